@@ -1,0 +1,1 @@
+"""Shared test infrastructure: a real PostgreSQL, a real API server, free ports."""
