@@ -7,40 +7,113 @@ pay for importing Textual.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+
+EPILOG = """\
+environment:
+  ASSISTANT_TUI_DATA_DIR    data directory (same as --data-dir)
+  ASSISTANT_TUI_CONFIG      config file (same as --config)
+  ASSISTANT_TUI_PASSWORD    password for `sync`, where no one can type it
+  ASSISTANT_TUI_PASSPHRASE  cache passphrase for `sync`, where no one can type it
+
+examples:
+  assistant-tui demo                        try it: embedded API, synthetic practice
+  assistant-tui --server https://api.example.org --user avery
+  assistant-tui sync --server URL --user NAME --json
+"""
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="assistant-tui",
-        description="Keyboard-driven workstation for patient follow-up.",
+        description=(
+            "Keyboard-driven workstation for patient follow-up. Without a command it "
+            "signs in to the central API at --server, unlocks the encrypted local cache "
+            "and opens the workspace."
+        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--server", help="central API base URL (https, or http on loopback)")
-    parser.add_argument("--user", help="username to sign in as")
     parser.add_argument(
-        "--data-dir", help="where the encrypted cache lives (ASSISTANT_TUI_DATA_DIR)"
+        "--server",
+        metavar="URL",
+        help="central API base URL: https, or plain http only on loopback (127.0.0.1)",
     )
-    parser.add_argument("--ca-file", help="PEM bundle of a custom certificate authority")
-    parser.add_argument("--config", help="config file (ASSISTANT_TUI_CONFIG)")
-    sub = parser.add_subparsers(dest="command")
+    parser.add_argument(
+        "--user", metavar="NAME", help="username to sign in as (prefilled on the sign-in screen)"
+    )
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="where the encrypted cache and its key material live "
+        "(default: the user data directory; env ASSISTANT_TUI_DATA_DIR)",
+    )
+    parser.add_argument(
+        "--ca-file",
+        metavar="PEM",
+        help="PEM bundle of a custom certificate authority, for a server with a private CA",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="TOML config file with keymap, idle lock and retention "
+        "(env ASSISTANT_TUI_CONFIG; default: the user config directory)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = sub.add_parser(
         "demo",
         help="start an embedded central API on the synthetic practice and open the workspace",
+        description=(
+            "Seed a synthetic practice into a fresh SQLite file under DATA_DIR/demo, start "
+            "the central API on 127.0.0.1, sign in the demo assistant, sync and open the "
+            "workspace. A simulated phone system reports missed calls while it runs. The "
+            "API URL, demo login and cache passphrase are written to DATA_DIR/demo/demo.json "
+            "(mode 0600). Quitting the workspace stops the server."
+        ),
     )
     demo.add_argument(
-        "--size", type=int, default=None, help="tasks to seed (default: the demo set)"
+        "--size",
+        type=int,
+        default=None,
+        metavar="N",
+        help="number of tasks to seed (default: the seeder's small demo set)",
+    )
+    demo.add_argument(
+        "--missed-call-every",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="how often the simulated phone system reports a missed call (0: never; default 60)",
+    )
+    demo.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="port of the embedded API on 127.0.0.1 (default: a free one)",
     )
 
-    sync = sub.add_parser("sync", help="sign in, unlock the cache, sync once and print the status")
-    sync.add_argument("--server", dest="sub_server", help="central API base URL")
-    sync.add_argument("--user", dest="sub_user", help="username to sign in as")
-    sync.add_argument("--json", action="store_true", help="print the status as JSON")
+    sync = sub.add_parser(
+        "sync",
+        help="sign in, unlock the cache, sync once and print the status",
+        description=(
+            "Headless: sign in (password from ASSISTANT_TUI_PASSWORD or a prompt), unlock "
+            "the cache (ASSISTANT_TUI_PASSPHRASE or a prompt), pull and push once, and "
+            "print online, outbox depth, needs-attention, last sync and open tasks."
+        ),
+    )
+    sync.add_argument("--server", dest="sub_server", metavar="URL", help="central API base URL")
+    sync.add_argument("--user", dest="sub_user", metavar="NAME", help="username to sign in as")
+    sync.add_argument("--json", action="store_true", help="print the status as one JSON object")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.config:
+        # config.TuiSettings reads this when it is built, which is after this point.
+        os.environ["ASSISTANT_TUI_CONFIG"] = args.config
     if args.command == "sync":
         from assistant_tui.headless import run_sync
 
