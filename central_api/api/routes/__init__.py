@@ -1,0 +1,18 @@
+"""Every router of the API; `create_app` includes each one in this order.
+
+Append new routers to `ALL_ROUTERS` (keep existing entries).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from central_api.api.routes import audit, auth, health, me, presence
+
+ALL_ROUTERS: list[APIRouter] = [
+    health.router,
+    auth.router,
+    me.router,
+    presence.router,
+    audit.router,
+]

@@ -1,0 +1,17 @@
+"""The caller's own account."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from central_api.api.deps import CurrentUser, SessionDep
+from central_api.api.users import user_out
+from central_api.errors import AUTH_ERRORS
+from followup_core.schemas import UserOut
+
+router = APIRouter(prefix="/v1", tags=["auth"], responses=AUTH_ERRORS)
+
+
+@router.get("/me", response_model=UserOut, operation_id="me")
+def me(user: CurrentUser, session: SessionDep) -> UserOut:
+    return user_out(session, user)

@@ -1,0 +1,31 @@
+"""Agent state (available, on-call, wrap-up, break, offline) for assistants and supervisors."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from central_api.api.deps import SessionDep, require_roles
+from central_api.errors import AUTH_ERRORS
+from central_api.models import Presence, User, utcnow
+from followup_core.enums import AgentState, Role
+from followup_core.schemas import PresenceIn, PresenceOut
+
+router = APIRouter(prefix="/v1", tags=["presence"], responses=AUTH_ERRORS)
+
+PresenceUser = Annotated[User, Depends(require_roles(Role.ASSISTANT, Role.SUPERVISOR))]
+
+
+@router.put("/presence", response_model=PresenceOut, operation_id="put_presence")
+def put_presence(body: PresenceIn, user: PresenceUser, session: SessionDep) -> PresenceOut:
+    row = session.get(Presence, user.id)
+    if row is None:
+        row = Presence(user_id=user.id, state=str(body.state), since=utcnow())
+        session.add(row)
+    elif row.state != body.state:
+        # `since` marks when this state began; repeating the same state keeps it.
+        row.state = str(body.state)
+        row.since = utcnow()
+    session.commit()
+    return PresenceOut(user_id=row.user_id, state=AgentState(row.state), since=row.since)

@@ -1,0 +1,143 @@
+"""The audit log: append-only, hash-chained rows with no PHI values.
+
+Each row's hash is sha256(prev_hash + canonical JSON of seq, at, actor, action,
+resource, client), so editing, deleting or reordering any row breaks every
+hash after it, and `verify` names the first broken row. Appends are serialized
+(SQLite: the `BEGIN IMMEDIATE` write lock; PostgreSQL: a transaction-level
+advisory lock) so the chain never forks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from central_api.models import AuditEntry, utcnow
+
+GENESIS_HASH = "0" * 64
+# pg_advisory_xact_lock key for audit appends ("audit" in ASCII, fits a bigint).
+ADVISORY_LOCK_KEY = 0x6175646974
+
+
+def canonical(
+    *,
+    seq: int,
+    at: datetime,
+    actor_id: str | None,
+    action: str,
+    resource: str,
+    client: str,
+) -> bytes:
+    """The bytes that are hashed; `at` in UTC with microseconds, keys sorted."""
+    return json.dumps(
+        {
+            "seq": seq,
+            "at": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "actor": actor_id,
+            "action": action,
+            "resource": resource,
+            "client": client,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=True,
+    ).encode("ascii")
+
+
+def row_hash(
+    prev_hash: str,
+    *,
+    seq: int,
+    at: datetime,
+    actor_id: str | None,
+    action: str,
+    resource: str,
+    client: str,
+) -> str:
+    body = canonical(
+        seq=seq, at=at, actor_id=actor_id, action=action, resource=resource, client=client
+    )
+    return hashlib.sha256(prev_hash.encode("ascii") + body).hexdigest()
+
+
+def _lock_chain(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+
+
+def record(
+    session: Session,
+    *,
+    actor_id: str | None,
+    action: str,
+    resource: str,
+    client: str,
+    at: datetime | None = None,
+) -> AuditEntry:
+    """Append one row in the caller's transaction (the caller commits).
+
+    `resource` is a kind and an id ("task:<id>"), never a value from the record.
+    """
+    _lock_chain(session)
+    last = session.execute(
+        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
+    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
+    at = (at or utcnow()).astimezone(UTC)
+    client = client[:100]
+    entry = AuditEntry(
+        seq=seq,
+        at=at,
+        actor_id=actor_id,
+        action=action,
+        resource=resource,
+        client=client,
+        prev_hash=prev,
+        hash=row_hash(
+            prev, seq=seq, at=at, actor_id=actor_id, action=action, resource=resource, client=client
+        ),
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    rows: int
+    broken_seq: int | None = None
+    reason: str | None = None
+
+
+def verify(session: Session, *, batch: int = 5000) -> Verification:
+    """Walk the chain in `seq` order; the first row that does not check out is named."""
+    prev = GENESIS_HASH
+    expected_seq = 1
+    count = 0
+    rows = session.execute(select(AuditEntry).order_by(AuditEntry.seq)).yield_per(batch).scalars()
+    for row in rows:
+        if row.seq != expected_seq:
+            return Verification(False, count, row.seq, f"expected row {expected_seq} next")
+        if row.prev_hash != prev:
+            return Verification(False, count, row.seq, "prev_hash does not match the row before")
+        expected = row_hash(
+            prev,
+            seq=row.seq,
+            at=row.at,
+            actor_id=row.actor_id,
+            action=row.action,
+            resource=row.resource,
+            client=row.client,
+        )
+        if row.hash != expected:
+            return Verification(False, count, row.seq, "hash does not match the row's contents")
+        prev = row.hash
+        expected_seq += 1
+        count += 1
+    return Verification(True, count)

@@ -1,0 +1,1 @@
+"""Settings, security and request plumbing of the central API."""

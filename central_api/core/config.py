@@ -1,0 +1,37 @@
+"""Server settings (pydantic-settings, env prefix `ASSISTANT_API_`).
+
+`ASSISTANT_API_DB` stands for `--db`; with neither, the server keeps an SQLite
+file in the user's data directory, so `assistant-api serve` works out of the box.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from platformdirs import user_data_path
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+APP_NAME = "assistant-api"
+
+
+def default_db_url() -> str:
+    path: Path = user_data_path(APP_NAME) / "central.db"
+    return f"sqlite:///{path}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_API_", extra="ignore")
+
+    db: str = Field(default_factory=default_db_url)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+
+    # Sessions (DESIGN: idle 30 min, absolute 12 h).
+    token_idle_minutes: int = Field(default=30, gt=0)
+    token_absolute_hours: int = Field(default=12, gt=0)
+    # Failed logins for one account before it is locked, and for how long.
+    max_failed_logins: int = Field(default=5, gt=0)
+    lockout_minutes: int = Field(default=15, gt=0)
+    # Task leases (used by the task routes).
+    lease_minutes: int = Field(default=15, gt=0)

@@ -1,0 +1,159 @@
+"""Passwords (argon2id), opaque bearer tokens and login lock-out.
+
+Tokens are `secrets.token_urlsafe(32)` (256 bits) and only their SHA-256 is
+stored, so a copy of the database cannot be replayed as sessions. A token dies
+after `token_idle_minutes` without use, `token_absolute_hours` after login, or at
+logout.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from central_api.core.config import Settings
+from central_api.models import Token, User, utcnow
+
+# argon2-cffi's defaults are RFC 9106's second recommended (low-memory) argon2id profile.
+_hasher = PasswordHasher()
+# Verified against when the username is unknown, so both paths cost one argon2 run.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+# A token's last use is written at most this often (saves a write per request).
+TOUCH_EVERY = timedelta(seconds=15)
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    try:
+        return _hasher.check_needs_rehash(password_hash)
+    except InvalidHashError:
+        return True
+
+
+def burn_dummy_verify(password: str) -> None:
+    """Spend one argon2 verification, for unknown users (constant-ish timing)."""
+    verify_password(_DUMMY_HASH, password)
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def issue_token(
+    session: Session, user: User, settings: Settings, *, client: str, now: datetime | None = None
+) -> tuple[str, Token]:
+    """Store a new session token for `user` (caller commits); returns the plain token once."""
+    now = now or utcnow()
+    token = new_token()
+    row = Token(
+        token_hash=token_digest(token),
+        user_id=user.id,
+        client=client[:100],
+        created_at=now,
+        last_used_at=now,
+        expires_at=now + timedelta(hours=settings.token_absolute_hours),
+    )
+    session.add(row)
+    return token, row
+
+
+def token_is_live(row: Token, settings: Settings, now: datetime) -> bool:
+    if row.revoked_at is not None:
+        return False
+    if now >= row.expires_at:
+        return False
+    return now < row.last_used_at + timedelta(minutes=settings.token_idle_minutes)
+
+
+def authenticate_token(
+    session: Session, token: str, settings: Settings, *, now: datetime | None = None
+) -> User | None:
+    """The active user behind a live token, touching its last use; None otherwise.
+
+    Commits the touch itself so a read-only route still extends the idle window.
+    """
+    now = now or utcnow()
+    if not token or len(token) > 512:
+        return None
+    row = session.get(Token, token_digest(token))
+    if row is None or not token_is_live(row, settings, now):
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    if now - row.last_used_at >= TOUCH_EVERY:
+        row.last_used_at = now
+        session.commit()
+    return user
+
+
+def revoke_token(session: Session, token: str, *, now: datetime | None = None) -> bool:
+    """Mark the token revoked (caller commits); False if it was unknown or already revoked."""
+    row = session.get(Token, token_digest(token))
+    if row is None or row.revoked_at is not None:
+        return False
+    row.revoked_at = now or utcnow()
+    return True
+
+
+@dataclass(frozen=True)
+class Lockout:
+    retry_after_seconds: int
+
+
+def lockout_remaining(user: User, now: datetime) -> Lockout | None:
+    if user.locked_until is None or user.locked_until <= now:
+        return None
+    return Lockout(max(1, math.ceil((user.locked_until - now).total_seconds())))
+
+
+def record_failed_login(
+    session: Session, user_id: str, settings: Settings, *, now: datetime | None = None
+) -> Lockout | None:
+    """Count one failure atomically; at the limit, lock the account (caller commits)."""
+    now = now or utcnow()
+    failures = session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(failed_logins=User.failed_logins + 1)
+        .returning(User.failed_logins)
+    ).scalar_one()
+    if failures < settings.max_failed_logins:
+        return None
+    window = timedelta(minutes=settings.lockout_minutes)
+    session.execute(
+        update(User).where(User.id == user_id).values(failed_logins=0, locked_until=now + window)
+    )
+    return Lockout(math.ceil(window.total_seconds()))
+
+
+def record_successful_login(session: Session, user_id: str) -> None:
+    session.execute(
+        update(User).where(User.id == user_id).values(failed_logins=0, locked_until=None)
+    )
+
+
+def find_user(session: Session, username: str) -> User | None:
+    return session.scalars(select(User).where(User.username == username)).one_or_none()
