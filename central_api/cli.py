@@ -1,0 +1,285 @@
+"""`assistant-api`: serve, migrate, seed, create-user and audit verify.
+
+Every failure is one clear line on stderr and a non-zero exit, never a
+traceback. Passwords and tokens are never logged; a generated demo password is
+shown once on the terminal (stderr), so it stays out of `--json` output and logs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import logging
+import os
+import secrets
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from followup_core.enums import Role
+
+PROG = "assistant-api"
+CLI_CLIENT = "assistant-api cli"
+
+
+class CliError(Exception):
+    """A failure reported as one line, exit status 1."""
+
+
+def _db_url(value: str | None) -> str:
+    """`--db`, else `ASSISTANT_API_DB`, else the default SQLite file; a bare path means SQLite."""
+    from central_api.core.config import Settings
+
+    url = value or Settings().db
+    if "://" not in url:
+        url = f"sqlite:///{os.path.abspath(url)}"
+    try:
+        make_url(url)
+    except ArgumentError:
+        raise CliError(
+            "--db is not a database URL (sqlite:///PATH or postgresql+psycopg://…)"
+        ) from None
+    return url
+
+
+def build_parser() -> argparse.ArgumentParser:
+    db = argparse.ArgumentParser(add_help=False)
+    db.add_argument(
+        "--db", help="database URL (ASSISTANT_API_DB); default: SQLite in the user data dir"
+    )
+
+    parser = argparse.ArgumentParser(prog=PROG, description="Central API of assistant-tui.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", parents=[db], help="migrate, then serve the API with uvicorn")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+
+    sub.add_parser(
+        "migrate", parents=[db], help="upgrade the database schema to the latest revision"
+    )
+
+    seed = sub.add_parser(
+        "seed", parents=[db], help="fill an empty database with the synthetic practices"
+    )
+    seed.add_argument(
+        "--size", type=int, default=None, help="number of tasks (default: the demo set)"
+    )
+    seed.add_argument(
+        "--demo-password", help="password of every seeded user (default: generated, shown once)"
+    )
+    seed.add_argument("--json", action="store_true", help="print the seed summary as JSON")
+
+    user = sub.add_parser(
+        "create-user",
+        parents=[db],
+        help="add a user (password from a prompt or ASSISTANT_API_PASSWORD)",
+    )
+    user.add_argument("--username", required=True)
+    user.add_argument("--role", required=True, choices=[r.value for r in Role])
+    user.add_argument("--display-name", required=True)
+    user.add_argument(
+        "--practice", action="append", default=[], metavar="ID", help="practice id (repeatable)"
+    )
+
+    audit = sub.add_parser("audit", help="audit log tools")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    audit_sub.add_parser("verify", parents=[db], help="check the audit log's hash chain")
+    return parser
+
+
+def _session_factory(url: str) -> Any:
+    from central_api.db import make_engine, make_session_factory
+
+    return make_session_factory(make_engine(url))
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from central_api.app import create_app
+    from central_api.core.config import Settings
+    from central_api.db import migrate
+
+    url = _db_url(args.db)
+    if not 0 <= args.port <= 65535:
+        raise CliError("--port must be between 0 and 65535")
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    migrate(url)
+    app = create_app(Settings(db=url, host=args.host, port=args.port))
+    # uvicorn's own access log would print query strings; ours logs the path only.
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        access_log=False,
+        log_level=args.log_level,
+        server_header=False,
+        proxy_headers=False,
+    )
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from central_api.db import migrate
+
+    migrate(_db_url(args.db))
+    print("database is at the latest schema revision")
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from central_api.db import migrate
+
+    try:
+        from central_api.seed import seed_database
+    except ImportError:
+        raise CliError("seeding is not available in this build") from None
+    if args.size is not None and args.size < 1:
+        raise CliError("--size must be a positive number of tasks")
+    url = _db_url(args.db)
+    migrate(url)
+    password = args.demo_password or os.environ.get("ASSISTANT_API_DEMO_PASSWORD")
+    generated = not password
+    if not password:
+        password = secrets.token_urlsafe(12)
+    factory = _session_factory(url)
+    with factory() as session, session.begin():
+        try:
+            summary = seed_database(session, size=args.size, demo_password=password)
+        except ValueError as exc:  # SeedError and bad sizes
+            raise CliError(str(exc).splitlines()[0]) from None
+    if args.json:
+        print(json.dumps(summary, default=str))
+    else:
+        users = summary.get("users", [])
+        practices = summary.get("practices", [])
+        print(f"seeded {len(practices)} practices and {len(users)} users")
+        for name, count in sorted(summary.get("counts", {}).items()):
+            print(f"  {name}: {count}")
+    if generated:
+        # Shown once, on the terminal only: stderr keeps it out of --json output.
+        print(f"demo password for every seeded user (shown once): {password}", file=sys.stderr)
+    return 0
+
+
+def _read_new_password() -> str:
+    from_env = os.environ.get("ASSISTANT_API_PASSWORD")
+    if from_env:
+        return from_env
+    if not sys.stdin.isatty():
+        raise CliError("no password: set ASSISTANT_API_PASSWORD or run in a terminal")
+    first = getpass.getpass("password: ")
+    if first != getpass.getpass("password again: "):
+        raise CliError("the passwords do not match")
+    return first
+
+
+def cmd_create_user(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from central_api import audit
+    from central_api.core.security import hash_password
+    from central_api.models import Practice, User, UserPractice
+
+    username = args.username.strip()
+    if not 1 <= len(username) <= 64:
+        raise CliError("--username must be 1 to 64 characters")
+    display_name = args.display_name.strip()
+    if not 1 <= len(display_name) <= 200:
+        raise CliError("--display-name must be 1 to 200 characters")
+    url = _db_url(args.db)
+    password = _read_new_password()
+    if not 8 <= len(password) <= 256:
+        raise CliError("the password must be 8 to 256 characters")
+    factory = _session_factory(url)
+    with factory() as session:
+        if session.scalars(select(User.id).where(User.username == username)).first():
+            raise CliError(f"user {username!r} already exists")
+        for practice_id in args.practice:
+            if session.get(Practice, practice_id) is None:
+                raise CliError(f"no practice with id {practice_id!r}")
+        user = User(
+            username=username,
+            display_name=display_name,
+            role=args.role,
+            password_hash=hash_password(password),
+        )
+        session.add(user)
+        session.flush()
+        for practice_id in dict.fromkeys(args.practice):
+            session.add(UserPractice(user_id=user.id, practice_id=practice_id))
+        audit.record(
+            session,
+            actor_id=None,
+            action="user.create",
+            resource=f"user:{user.id}",
+            client=CLI_CLIENT,
+        )
+        session.commit()
+        print(f"created {args.role} {username} ({user.id})")
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from central_api import audit
+
+    factory = _session_factory(_db_url(args.db))
+    with factory() as session:
+        result = audit.verify(session)
+    if result.ok:
+        print(f"audit chain intact: {result.rows} rows")
+        return 0
+    print(
+        f"audit chain broken at row {result.broken_seq}: {result.reason} "
+        f"({result.rows} rows before it check out)",
+        file=sys.stderr,
+    )
+    return 1
+
+
+COMMANDS = {
+    "serve": cmd_serve,
+    "migrate": cmd_migrate,
+    "seed": cmd_seed,
+    "create-user": cmd_create_user,
+}
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "audit":
+            return cmd_audit_verify(args)
+        return COMMANDS[args.command](args)
+    except CliError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:
+        print(f"{PROG}: database error: {_one_line(exc)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        return 0
+    except Exception as exc:  # last resort: still one line, never a traceback
+        print(f"{PROG}: error: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
