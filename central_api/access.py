@@ -1,0 +1,135 @@
+"""Who may see what, and the audit trail of every look at patient data.
+
+- assistants see only the tasks they own (their queue) and the patients,
+  appointments, referrals, attempts and escalations of those tasks, plus the
+  reference data (practice, scripts) of the practices they work in;
+- supervisors and admins see everything in their practices (an admin linked to
+  no practice sees all of them);
+- trainers see only the training practice.
+
+Anything else is answered 404, exactly as if it did not exist, and the denied
+look is audited (`denied-read`), committed even though the request fails.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from central_api import audit, models
+from central_api.errors import ApiError
+from followup_core.enums import Role
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one caller may see: computed once per request."""
+
+    user_id: str
+    role: Role
+    practice_ids: frozenset[str]
+
+    @property
+    def queue_only(self) -> bool:
+        """Assistants see their own queue only, not the whole practice."""
+        return self.role is Role.ASSISTANT
+
+
+def practice_ids_for(session: Session, user: models.User) -> frozenset[str]:
+    role = Role(user.role)
+    if role is Role.TRAINER:
+        return frozenset(
+            session.scalars(select(models.Practice.id).where(models.Practice.is_training)).all()
+        )
+    linked = frozenset(
+        session.scalars(
+            select(models.UserPractice.practice_id).where(models.UserPractice.user_id == user.id)
+        ).all()
+    )
+    if role is Role.ADMIN and not linked:
+        return frozenset(session.scalars(select(models.Practice.id)).all())
+    return linked
+
+
+def scope_for(session: Session, user: models.User) -> Scope:
+    return Scope(
+        user_id=user.id, role=Role(user.role), practice_ids=practice_ids_for(session, user)
+    )
+
+
+def can_see_task(scope: Scope, task: models.Task) -> bool:
+    if task.practice_id not in scope.practice_ids:
+        return False
+    if scope.queue_only:
+        return task.owner_id == scope.user_id
+    return True
+
+
+def can_see_escalation(scope: Scope, esc: models.Escalation, task: models.Task | None) -> bool:
+    if esc.practice_id not in scope.practice_ids:
+        return False
+    if scope.queue_only:
+        return esc.raised_by == scope.user_id or (
+            task is not None and task.owner_id == scope.user_id
+        )
+    return True
+
+
+def not_found(kind: str) -> ApiError:
+    return ApiError(404, "not-found", f"no such {kind}")
+
+
+def deny(session: Session, scope: Scope, *, resource: str, client: str, kind: str) -> ApiError:
+    """Audit a refused look (committed now, the request fails after) and return the 404."""
+    session.rollback()
+    audit.record(
+        session, actor_id=scope.user_id, action="denied-read", resource=resource, client=client
+    )
+    session.commit()
+    return not_found(kind)
+
+
+def task_for(
+    session: Session,
+    scope: Scope,
+    task_id: str,
+    *,
+    client: str,
+    for_update: bool = False,
+) -> models.Task:
+    """The task if the caller may see it; 404 (audited when it exists) otherwise."""
+    stmt = select(models.Task).where(models.Task.id == task_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    task = session.scalars(stmt).one_or_none()
+    if task is None or not can_see_task(scope, task):
+        raise deny(session, scope, resource=f"task:{task_id[:64]}", client=client, kind="task")
+    return task
+
+
+def escalation_for(
+    session: Session, scope: Scope, escalation_id: str, *, client: str, for_update: bool = False
+) -> models.Escalation:
+    stmt = select(models.Escalation).where(models.Escalation.id == escalation_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    esc = session.scalars(stmt).one_or_none()
+    task = session.get(models.Task, esc.task_id) if esc is not None else None
+    if esc is None or not can_see_escalation(scope, esc, task):
+        raise deny(
+            session,
+            scope,
+            resource=f"escalation:{escalation_id[:64]}",
+            client=client,
+            kind="escalation",
+        )
+    return esc
+
+
+def audit_access(
+    session: Session, scope: Scope, *, action: str, resource: str, client: str
+) -> None:
+    """One audit row for a read or write of patient data (ids only, never values)."""
+    audit.record(session, actor_id=scope.user_id, action=action, resource=resource, client=client)

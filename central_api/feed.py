@@ -1,0 +1,242 @@
+"""The change log (what writers append) and the sync feed (what readers page over).
+
+Writers call `log_change` in the same transaction as the change itself, so the
+feed never shows a change that was rolled back. Convention: task and attempt
+rows carry the task's owner in `owner_id` (and, when the task changed hands, the
+previous owner in `previous_owner_id`, who then receives a `remove`); other kinds
+leave both NULL and their visibility is decided at read time from task ownership.
+
+When a task gets a new owner, the writer re-announces what the new owner needs
+to work it (patient, focus, attempts, escalations: see `assignment.announce_task`),
+because the original change rows of those records lie behind the new owner's
+cursor. That keeps the reader a single ordered, filtered scan of the log.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy.orm import Session
+
+from central_api import models
+from central_api.access import Scope
+from central_api.errors import ApiError
+from central_api.serialize import MODELS, to_json
+from followup_core.enums import ChangeKind, ChangeOp, FocusKind
+from followup_core.schemas import Change, SyncPage
+
+DEFAULT_LIMIT = 500
+MAX_LIMIT = 1000
+
+# The cursor is opaque to clients: a version tag, the last seq and a checksum so
+# an edited cursor is refused (400) instead of silently skipping or repeating data.
+_CURSOR_VERSION = "c1"
+_CURSOR_KEY = b"assistant-tui/sync-cursor/v1"
+
+
+def log_change(
+    session: Session,
+    *,
+    kind: ChangeKind | str,
+    record_id: str,
+    practice_id: str,
+    version: int,
+    op: ChangeOp | str = ChangeOp.UPSERT,
+    owner_id: str | None = None,
+    previous_owner_id: str | None = None,
+) -> None:
+    """Append one change row in the caller's transaction."""
+    session.add(
+        models.ChangeLog(
+            kind=str(kind),
+            record_id=record_id,
+            practice_id=practice_id,
+            version=version,
+            op=str(op),
+            owner_id=owner_id,
+            previous_owner_id=previous_owner_id,
+        )
+    )
+
+
+# --- cursor -------------------------------------------------------------------
+
+
+def _mac(seq: int) -> str:
+    digest = hmac.new(_CURSOR_KEY, f"{_CURSOR_VERSION}.{seq}".encode(), hashlib.sha256)
+    return digest.hexdigest()[:16]
+
+
+def encode_cursor(seq: int) -> str:
+    raw = f"{_CURSOR_VERSION}.{seq}.{_mac(seq)}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int:
+    """The seq a cursor stands for; an empty or missing cursor is the beginning."""
+    if not cursor:
+        return 0
+    bad = ApiError(400, "bad-cursor", "the cursor is not one this server issued")
+    if len(cursor) > 200:
+        raise bad
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise bad from None
+    parts = raw.split(".")
+    if len(parts) != 3 or parts[0] != _CURSOR_VERSION or not parts[1].isdigit():
+        raise bad
+    seq = int(parts[1])
+    if not hmac.compare_digest(parts[2], _mac(seq)):
+        raise bad
+    return seq
+
+
+# --- reading --------------------------------------------------------------------
+
+
+_OWNED_KINDS = (str(ChangeKind.TASK), str(ChangeKind.ATTEMPT))
+_REFERENCE_KINDS = (str(ChangeKind.PRACTICE), str(ChangeKind.SCRIPT))
+
+
+def _visibility(scope: Scope) -> ColumnElement[bool]:
+    """The SQL filter on change_log rows this caller may receive."""
+    log = models.ChangeLog
+    practices = sorted(scope.practice_ids)
+    if not practices:
+        return false()
+    in_practices = log.practice_id.in_(practices)
+    if not scope.queue_only:
+        return in_practices
+    me = scope.user_id
+    my_tasks = select(models.Task.id).where(models.Task.owner_id == me)
+    return or_(
+        and_(log.kind.in_(_REFERENCE_KINDS), in_practices),
+        and_(log.kind.in_(_OWNED_KINDS), or_(log.owner_id == me, log.previous_owner_id == me)),
+        and_(
+            log.kind == str(ChangeKind.PATIENT),
+            log.record_id.in_(
+                select(models.Task.patient_id).where(
+                    models.Task.owner_id == me, models.Task.patient_id.is_not(None)
+                )
+            ),
+        ),
+        and_(
+            log.kind == str(ChangeKind.APPOINTMENT),
+            log.record_id.in_(
+                select(models.Task.focus_id).where(
+                    models.Task.owner_id == me,
+                    models.Task.focus_kind == str(FocusKind.APPOINTMENT),
+                )
+            ),
+        ),
+        and_(
+            log.kind == str(ChangeKind.REFERRAL),
+            log.record_id.in_(
+                select(models.Task.focus_id).where(
+                    models.Task.owner_id == me,
+                    models.Task.focus_kind == str(FocusKind.REFERRAL),
+                )
+            ),
+        ),
+        and_(
+            log.kind == str(ChangeKind.ESCALATION),
+            log.record_id.in_(
+                select(models.Escalation.id).where(models.Escalation.task_id.in_(my_tasks))
+            ),
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class _Latest:
+    kind: ChangeKind
+    record_id: str
+    op: str
+    version: int
+    position: int  # index of the latest row for this record within the page
+
+
+def _load(session: Session, kind: ChangeKind, ids: Iterable[str]) -> dict[str, Any]:
+    model: Any = MODELS[kind]
+    wanted = list(set(ids))
+    rows: dict[str, Any] = {}
+    # Chunked IN lists keep every backend under its bound-parameter limit.
+    for start in range(0, len(wanted), 900):
+        chunk = wanted[start : start + 900]
+        for row in session.scalars(select(model).where(model.id.in_(chunk))):
+            rows[row.id] = row
+    return rows
+
+
+def read_page(session: Session, scope: Scope, *, after: int, limit: int) -> SyncPage:
+    """One page of the feed after seq `after`, deduplicated to each record's latest state."""
+    log = models.ChangeLog
+    rows: Sequence[models.ChangeLog] = session.scalars(
+        select(log).where(log.seq > after, _visibility(scope)).order_by(log.seq).limit(limit + 1)
+    ).all()
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    last_seq = rows[-1].seq if rows else after
+
+    latest: dict[tuple[ChangeKind, str], _Latest] = {}
+    for position, row in enumerate(rows):
+        kind = ChangeKind(row.kind)
+        latest[(kind, row.record_id)] = _Latest(kind, row.record_id, row.op, row.version, position)
+
+    by_kind: dict[ChangeKind, list[str]] = defaultdict(list)
+    for kind, record_id in latest:
+        by_kind[kind].append(record_id)
+    loaded = {kind: _load(session, kind, ids) for kind, ids in by_kind.items()}
+
+    # Attempts follow their task's current owner, so queue-only callers need the tasks.
+    task_owner: dict[str, str | None] = {}
+    if scope.queue_only:
+        task_ids = {a.task_id for a in loaded.get(ChangeKind.ATTEMPT, {}).values()}
+        task_ids |= set(loaded.get(ChangeKind.TASK, {}))
+        for task in _load(session, ChangeKind.TASK, task_ids).values():
+            task_owner[task.id] = task.owner_id
+
+    changes: list[Change] = []
+    for item in sorted(latest.values(), key=lambda x: x.position):
+        record = loaded[item.kind].get(item.record_id)
+        removed = item.op == str(ChangeOp.REMOVE) or record is None
+        if (
+            record is not None
+            and not removed
+            and scope.queue_only
+            and item.kind in (ChangeKind.TASK, ChangeKind.ATTEMPT)
+        ):
+            task_id = record.id if item.kind is ChangeKind.TASK else record.task_id
+            # Decided on the current owner: a task reassigned away is a remove even
+            # if this page also holds rows from when the caller owned it.
+            removed = task_owner.get(task_id) != scope.user_id
+        if removed:
+            changes.append(
+                Change(
+                    kind=item.kind,
+                    id=item.record_id,
+                    op=ChangeOp.REMOVE,
+                    version=item.version,
+                    data=None,
+                )
+            )
+            continue
+        changes.append(
+            Change(
+                kind=item.kind,
+                id=item.record_id,
+                op=ChangeOp.UPSERT,
+                version=int(getattr(record, "version", None) or item.version),
+                data=to_json(item.kind, record),
+            )
+        )
+    return SyncPage(cursor=encode_cursor(last_seq), has_more=has_more, changes=changes)
