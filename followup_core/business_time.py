@@ -1,0 +1,194 @@
+"""Business-hours arithmetic in the practice's zone, calling windows in the patient's.
+
+Every function takes timezone-aware datetimes (any zone) and returns pendulum
+DateTimes in UTC: stored times are UTC and shown in a local zone. Opening and
+closing times are wall-clock times in the practice's zone, rebuilt per day, so
+daylight-saving changes move them correctly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, datetime, time, timedelta
+
+import pendulum
+from pendulum import DateTime
+
+from followup_core.schemas import BusinessHours, PracticeOut
+
+UTC = pendulum.UTC
+_DAY_MINUTES = 24 * 60
+
+
+def _minutes(hhmm: str) -> int:
+    hours, minutes = (int(part) for part in hhmm.split(":"))
+    total = hours * 60 + minutes
+    if minutes > 59 or total > _DAY_MINUTES:
+        raise ValueError(f"{hhmm!r} is not a time of day")
+    return total
+
+
+def to_utc(at: datetime) -> DateTime:
+    """An aware datetime as a pendulum DateTime in UTC (naive datetimes are a bug)."""
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError("business time needs a timezone-aware datetime")
+    return pendulum.instance(at).in_timezone(UTC)
+
+
+def _wall(day: date, minutes: int, tz: str) -> DateTime:
+    """`minutes` after midnight of `day` on the wall clock of `tz`, in UTC."""
+    if minutes == _DAY_MINUTES:
+        day, minutes = day + timedelta(days=1), 0
+    local = pendulum.datetime(day.year, day.month, day.day, minutes // 60, minutes % 60, tz=tz)
+    return local.in_timezone(UTC)
+
+
+class PracticeCalendar:
+    """A practice's opening hours per ISO weekday, its holidays and its zone."""
+
+    def __init__(
+        self, timezone: str, hours: Sequence[BusinessHours], holidays: Iterable[date] = ()
+    ) -> None:
+        pendulum.timezone(timezone)  # raises InvalidTimezone (a ValueError) for a bad name
+        self.timezone = timezone
+        self.holidays = frozenset(holidays)
+        week: dict[int, list[tuple[int, int]]] = {}
+        for h in hours:
+            opens, closes = _minutes(h.opens), _minutes(h.closes)
+            if opens >= closes:
+                raise ValueError(f"weekday {h.weekday} closes ({h.closes}) before it opens")
+            week.setdefault(h.weekday, []).append((opens, closes))
+        if not week:
+            raise ValueError("a practice calendar needs at least one opening")
+        self._week = {day: _merge(spans) for day, spans in week.items()}
+        # Longest possible run of closed days: a week per holiday, plus one.
+        self._max_gap_days = 7 * (len(self.holidays) + 2)
+
+    @classmethod
+    def from_practice(cls, practice: PracticeOut) -> PracticeCalendar:
+        return cls(
+            practice.timezone,
+            practice.business_hours,
+            [date.fromisoformat(d) for d in practice.holidays],
+        )
+
+    def local(self, at: datetime) -> DateTime:
+        """`at` on the practice's wall clock."""
+        return to_utc(at).in_timezone(self.timezone)
+
+    def is_working_day(self, day: date) -> bool:
+        return day not in self.holidays and day.isoweekday() in self._week
+
+    def openings_on(self, day: date) -> list[tuple[DateTime, DateTime]]:
+        """The (opens, closes) spans of a local calendar day, in UTC; empty when closed."""
+        if not self.is_working_day(day):
+            return []
+        return [
+            (_wall(day, o, self.timezone), _wall(day, c, self.timezone))
+            for o, c in self._week[day.isoweekday()]
+        ]
+
+    def _openings_from(self, at: DateTime) -> Iterator[tuple[DateTime, DateTime]]:
+        """Opening spans that end after `at`, in order, for ever."""
+        day = at.in_timezone(self.timezone).date()
+        closed_run = 0
+        while True:
+            spans = [s for s in self.openings_on(day) if s[1] > at]
+            if spans:
+                closed_run = 0
+                yield from spans
+            else:
+                closed_run += 1
+                if closed_run > self._max_gap_days:
+                    raise ValueError("the practice calendar never opens again")
+            day = day + timedelta(days=1)
+
+    def is_open(self, at: datetime) -> bool:
+        utc = to_utc(at)
+        day = utc.in_timezone(self.timezone).date()
+        return any(opens <= utc < closes for opens, closes in self.openings_on(day))
+
+    def next_open(self, at: datetime) -> DateTime:
+        """`at` itself when open, otherwise the next opening."""
+        utc = to_utc(at)
+        opens, _ = next(self._openings_from(utc))
+        return max(opens, utc)
+
+    def add_business_time(self, at: datetime, delta: timedelta) -> DateTime:
+        """`at` plus `delta` of open time; after-hours starts roll to the next opening.
+
+        A result that uses up a span exactly is that span's closing time ("by close
+        of business"), never the next morning.
+        """
+        if delta < timedelta(0):
+            raise ValueError("business time only moves forward")
+        utc = to_utc(at)
+        remaining = delta
+        for opens, closes in self._openings_from(utc):
+            start = max(opens, utc)
+            available = closes - start
+            if remaining <= available:
+                return start + remaining
+            remaining -= available
+        raise AssertionError("unreachable: _openings_from never ends")
+
+    def business_time_between(self, start: datetime, end: datetime) -> timedelta:
+        """Open time from `start` to `end` (negative when `end` is earlier): SLA countdowns."""
+        a, b = to_utc(start), to_utc(end)
+        if b < a:
+            return -self.business_time_between(b, a)
+        total = timedelta(0)
+        for opens, closes in self._openings_from(a):
+            if opens >= b:
+                break
+            total += min(closes, b) - max(opens, a)
+        return total
+
+    def due_for(self, triggered_at: datetime, response_target: timedelta) -> DateTime:
+        """When a task triggered at `triggered_at` is due, in business time."""
+        return self.add_business_time(triggered_at, response_target)
+
+    def next_contact_time(
+        self, at: datetime, patient_tz: str | None, window_start: time, window_end: time
+    ) -> DateTime:
+        """The first moment at or after `at` when the practice is open *and* the patient's
+        calling window is open. Falls back to the next opening if the two never meet.
+        """
+        t = self.next_open(at)
+        if patient_tz is None:
+            patient_tz = self.timezone
+        for _ in range(64):
+            in_window = next_in_calling_window(t, patient_tz, window_start, window_end)
+            if in_window == t:
+                return t
+            t = self.next_open(in_window)
+        return self.next_open(at)
+
+
+def next_in_calling_window(
+    at: datetime, patient_tz: str, window_start: time, window_end: time
+) -> DateTime:
+    """`at` if it falls in the patient's daily calling window, else the window's next start."""
+    if not window_start < window_end:
+        raise ValueError("the calling window must start before it ends")
+    utc = to_utc(at)
+    day = utc.in_timezone(patient_tz).date()
+    start_min = window_start.hour * 60 + window_start.minute
+    end_min = window_end.hour * 60 + window_end.minute
+    opens, closes = _wall(day, start_min, patient_tz), _wall(day, end_min, patient_tz)
+    if utc < opens:
+        return opens
+    if utc < closes:
+        return utc
+    return _wall(day + timedelta(days=1), start_min, patient_tz)
+
+
+def _merge(spans: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """Overlapping or touching spans of one weekday become one."""
+    merged: list[tuple[int, int]] = []
+    for opens, closes in sorted(spans):
+        if merged and opens <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], closes))
+        else:
+            merged.append((opens, closes))
+    return tuple(merged)
