@@ -1,0 +1,327 @@
+"""The assistant's workspace: one App, one screen of four panes, all on the keyboard.
+
+Every cache call runs in a thread worker and comes back as a Message, so the
+UI thread never waits on disk or network; the sync engine runs as an asyncio
+worker and its status arrives through `subscribe`.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import events, on, work
+from textual.app import App
+from textual.binding import Binding
+
+from assistant_tui import keymap
+from assistant_tui.commands import WorkspaceCommands
+from assistant_tui.config import TuiSettings
+from assistant_tui.messages import (
+    AttemptRecorded,
+    CacheFailed,
+    ContextLoaded,
+    EscalationRecorded,
+    PassphraseChecked,
+    QueueLoaded,
+    SyncStatusChanged,
+)
+from assistant_tui.screens.escalation import EscalationChoice, EscalationScreen, describe
+from assistant_tui.screens.help import HelpScreen
+from assistant_tui.screens.lock import LockScreen
+from assistant_tui.screens.workspace import WorkspaceScreen
+from assistant_tui.timefmt import utcnow
+from followup_core.enums import AgentState, EscalationRoute
+from followup_core.schemas import AttemptIn, EscalationIn, UserOut
+from local_cache.views import SyncStatus
+
+if TYPE_CHECKING:
+    from local_cache import LocalCache, SyncEngine
+
+AGENT_STATES = [AgentState.AVAILABLE, AgentState.ON_CALL, AgentState.WRAP_UP, AgentState.BREAK]
+
+
+def _one_line(error: BaseException) -> str:
+    """Cache errors are one line with no PHI; anything else is named by type only."""
+    module = type(error).__module__
+    if module.startswith(("local_cache", "followup_core", "backend_client")):
+        return str(error).splitlines()[0] if str(error) else type(error).__name__
+    return f"unexpected {type(error).__name__}"
+
+
+class AssistantApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "assistant-tui"
+    BINDINGS: ClassVar[list[Binding]] = keymap.APP  # type: ignore[assignment]
+    COMMANDS = App.COMMANDS | {WorkspaceCommands}
+
+    def __init__(
+        self,
+        cache: LocalCache,
+        *,
+        sync: SyncEngine | None = None,
+        user: UserOut | None = None,
+        settings: TuiSettings | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        super().__init__()
+        self.cache = cache
+        self.sync = sync
+        self.user = user
+        self.settings = settings if settings is not None else TuiSettings()
+        # Injectable so snapshots and tests see one fixed "now".
+        self.clock: Callable[[], datetime] = clock or utcnow
+        self.agent_state = AgentState.AVAILABLE
+        self.locked = False
+        self._last_input = time.monotonic()
+        self._tz: dict[str, str] = {}
+        self._undelivered: set[str] = set()
+        self._sync_status: SyncStatus | None = None
+        self.workspace = WorkspaceScreen(self.clock, self.tz_for)
+
+    # --- start-up -----------------------------------------------------------
+
+    def on_mount(self) -> None:
+        if self.settings.theme in self.available_themes:
+            self.theme = self.settings.theme
+        self.set_keymap(self.settings.keymap)
+        self.push_screen(self.workspace)
+        self.load_queue()
+        self.set_interval(15, self._check_idle, name="idle-lock")
+        self.set_interval(30, self._tick, name="clock")
+        if self.sync is not None:
+            self.sync.subscribe(self._on_sync_status)
+            self.run_sync_engine()
+
+    def tz_for(self, practice_id: str) -> str:
+        return self._tz.get(practice_id, "UTC")
+
+    # --- workers: every cache call is here, off the UI thread --------------
+
+    @work(thread=True, exclusive=True, group="queue", exit_on_error=False)
+    def load_queue(self) -> None:
+        try:
+            for practice in self.cache.practices():
+                self._tz[practice.id] = practice.timezone
+            rows = self.cache.queue()
+            depth = self.cache.outbox_depth()
+            attention = len(self.cache.needs_attention())
+        except Exception as error:
+            self.post_message(CacheFailed("reading the queue", _one_line(error)))
+            return
+        self.post_message(QueueLoaded(rows))
+        if self.sync is None:
+            self.post_message(
+                SyncStatusChanged(SyncStatus(False, depth, attention, None, None, len(rows)))
+            )
+
+    @work(thread=True, exclusive=True, group="context", exit_on_error=False)
+    def load_context(self, task_id: str) -> None:
+        try:
+            context = self.cache.task_context(task_id)
+        except Exception as error:
+            self.post_message(CacheFailed("opening the task", _one_line(error)))
+            return
+        if context is not None:
+            self.post_message(ContextLoaded(context))
+
+    @work(thread=True, exclusive=True, group="attempt", exit_on_error=False)
+    def record_attempt(self, attempt: AttemptIn) -> None:
+        try:
+            row = self.cache.record_attempt(attempt)
+        except Exception as error:
+            self.post_message(CacheFailed("saving the outcome", _one_line(error)))
+            return
+        self.post_message(AttemptRecorded(attempt.task_id, attempt.outcome, row))
+
+    @work(thread=True, exclusive=True, group="escalation", exit_on_error=False)
+    def record_escalation(self, escalation: EscalationIn) -> None:
+        try:
+            self.cache.record_escalation(escalation)
+        except Exception as error:
+            self.post_message(CacheFailed("saving the escalation", _one_line(error)))
+            return
+        self.post_message(EscalationRecorded(escalation.task_id, escalation.route.value))
+
+    @work(thread=True, exclusive=True, group="presence", exit_on_error=False)
+    def record_presence(self, state: AgentState) -> None:
+        try:
+            self.cache.set_presence(state)
+        except Exception as error:
+            self.post_message(CacheFailed("saving your state", _one_line(error)))
+
+    @work(thread=True, exclusive=True, group="passphrase", exit_on_error=False)
+    def check_passphrase(self, passphrase: str) -> None:
+        self.post_message(PassphraseChecked(self.cache.verify_passphrase(passphrase)))
+
+    @work(exclusive=True, group="sync", exit_on_error=False)
+    async def run_sync_engine(self) -> None:
+        assert self.sync is not None
+        await self.sync.run()
+
+    def _on_sync_status(self, status: SyncStatus) -> None:
+        self.post_message(SyncStatusChanged(status))
+
+    # --- results ------------------------------------------------------------
+
+    @on(QueueLoaded)
+    def _queue_loaded(self, message: QueueLoaded) -> None:
+        self.workspace.apply_queue(message.rows)
+
+    @on(ContextLoaded)
+    def _context_loaded(self, message: ContextLoaded) -> None:
+        self.workspace.apply_context(message.context)
+
+    @on(AttemptRecorded)
+    def _attempt_recorded(self, message: AttemptRecorded) -> None:
+        self.notify(f"Saved: {message.outcome}", timeout=3)
+        self.load_queue()
+        if self.sync is not None:
+            self.sync.kick()
+
+    @on(EscalationRecorded)
+    def _escalation_recorded(self, message: EscalationRecorded) -> None:
+        self.load_queue()
+        if self.sync is not None:
+            self.sync.kick()
+
+    @on(CacheFailed)
+    def _cache_failed(self, message: CacheFailed) -> None:
+        self.notify(f"Problem {message.what}: {message.error}", severity="error", timeout=10)
+
+    @on(SyncStatusChanged)
+    def _sync_changed(self, message: SyncStatusChanged) -> None:
+        self._sync_status = message.status
+        if message.status.outbox_depth == 0:
+            self._undelivered.clear()
+        bar = self.workspace.status
+        bar.apply_sync(message.status)
+        bar.undelivered_escalations = len(self._undelivered)
+
+    @on(PassphraseChecked)
+    def _passphrase_checked(self, message: PassphraseChecked) -> None:
+        if not isinstance(self.screen, LockScreen):
+            return
+        if message.ok:
+            self.locked = False
+            self._last_input = time.monotonic()
+            self.pop_screen()
+        else:
+            self.screen.wrong()
+
+    # --- idle lock ------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.MouseDown):
+            self._last_input = time.monotonic()
+        await super().on_event(event)
+
+    def _check_idle(self, now: float | None = None) -> None:
+        idle = (now if now is not None else time.monotonic()) - self._last_input
+        if not self.locked and idle >= self.settings.idle_lock_minutes * 60:
+            self.lock("Locked after inactivity.")
+
+    def lock(self, reason: str) -> None:
+        if self.locked:
+            return
+        self.locked = True
+        # Modals (escalation, help) would sit under the lock; close them first.
+        while len(self.screen_stack) > 1 and self.screen is not self.workspace:
+            self.pop_screen()
+        self.push_screen(LockScreen(reason))
+
+    def _tick(self) -> None:
+        if self.workspace.is_mounted:
+            self.workspace.status.tick()
+            self.workspace.queue.refresh()
+
+    # --- actions ----------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # While locked nothing but the passphrase field works.
+        return not (self.locked and action != "quit")
+
+    def action_command_palette(self) -> None:
+        if not self.locked:
+            super().action_command_palette()
+
+    def action_lock(self) -> None:
+        self.lock("Locked.")
+
+    def action_help(self) -> None:
+        if self.screen is self.workspace:
+            self.push_screen(HelpScreen(self.workspace.focused_area(), self.settings.keymap))
+
+    def action_toggle_identity(self) -> None:
+        if self.screen is self.workspace:
+            self.workspace.toggle_identity()
+
+    def action_cycle_agent_state(self) -> None:
+        index = AGENT_STATES.index(self.agent_state) if self.agent_state in AGENT_STATES else -1
+        self.set_agent_state(AGENT_STATES[(index + 1) % len(AGENT_STATES)])
+
+    def set_agent_state(self, state: AgentState) -> None:
+        self.agent_state = state
+        self.workspace.status.agent_state = state
+        self.record_presence(state)
+
+    def action_set_state(self, state: str) -> None:
+        self.set_agent_state(AgentState(state))
+
+    def action_sync_now(self) -> None:
+        if self.sync is not None:
+            self.sync.kick()
+        self.load_queue()
+
+    def action_escalate(self) -> None:
+        context = self.workspace.context
+        if self.screen is not self.workspace:
+            return
+        if context is None:
+            self.notify("Open a task to escalate it.", severity="warning")
+            return
+        from followup_core.workflows import WORKFLOWS
+
+        routes = list(WORKFLOWS[context.task.workflow].escalation_routes)
+        routes += [r for r in EscalationRoute if r not in routes]
+
+        def chosen(choice: EscalationChoice | None) -> None:
+            if choice is not None:
+                self.escalate(choice)
+
+        self.push_screen(EscalationScreen(context.practice, routes), chosen)
+
+    def escalate(self, choice: EscalationChoice) -> None:
+        context = self.workspace.context
+        assert context is not None
+        escalation = EscalationIn(
+            id=uuid.uuid4(), task_id=context.task.id, route=choice.route, reason=choice.reason
+        )
+        self._undelivered.add(str(escalation.id))
+        self.workspace.status.undelivered_escalations = len(self._undelivered)
+        self.workspace.queue.held.add(context.task.id)
+        instruction = (
+            context.practice.emergency_instruction
+            if choice.route is EscalationRoute.URGENT_SYMPTOM
+            else None
+        )
+        self.workspace.banner_escalation(choice.route.value, describe(choice.contact), instruction)
+        self.record_escalation(escalation)
+
+    # --- for tests and the palette ------------------------------------------------
+
+    @property
+    def sync_status(self) -> SyncStatus | None:
+        return self._sync_status
+
+    def binding_key(self, binding_id: str) -> str:
+        for binding in keymap.ALL_BINDINGS:
+            if binding.id == binding_id:
+                return self.settings.keymap.get(binding_id, binding.key)
+        raise KeyError(binding_id)
+
+    def describe_state(self) -> dict[str, Any]:
+        return {"locked": self.locked, "agent_state": self.agent_state.value}

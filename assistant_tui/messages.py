@@ -1,0 +1,60 @@
+"""Messages the App's workers post back to the UI thread.
+
+Workers never touch widgets: they post one of these, and a handler on the UI
+thread applies it. Frequent ones set `can_replace` so a burst collapses to one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from local_cache.views import QueueRow, SyncStatus, TaskContext
+
+
+@dataclass
+class QueueLoaded(Message):
+    rows: list[QueueRow]
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, QueueLoaded)
+
+
+@dataclass
+class ContextLoaded(Message):
+    context: TaskContext
+
+
+@dataclass
+class AttemptRecorded(Message):
+    task_id: str
+    outcome: str
+    row: QueueRow | None
+
+
+@dataclass
+class EscalationRecorded(Message):
+    task_id: str
+    route: str
+
+
+@dataclass
+class CacheFailed(Message):
+    """A cache call failed; `what` says which, `error` is a one-line message (no PHI)."""
+
+    what: str
+    error: str
+
+
+@dataclass
+class SyncStatusChanged(Message):
+    status: SyncStatus
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, SyncStatusChanged)
+
+
+@dataclass
+class PassphraseChecked(Message):
+    ok: bool

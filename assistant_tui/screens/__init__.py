@@ -1,0 +1,1 @@
+"""Screens of the workspace (sign-in and passphrase screens belong to start-up)."""

@@ -1,0 +1,223 @@
+"""The work queue as a virtual list: only the visible rows are ever drawn.
+
+At 100,000 tasks, building a widget (or even a Rich renderable) per row would
+take seconds; `render_line` builds one `Strip` per visible line instead, so the
+cost of a repaint is the height of the pane, not the length of the queue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from assistant_tui.keymap import QUEUE
+from assistant_tui.timefmt import countdown, short
+from assistant_tui.widgets.queue.rows import WORKFLOW_SHORT, matches, search_text, urgency
+from local_cache.views import QueueRow
+
+HEADER = f"{'':2} {'PRIO':<7} {'SLA':>7} {'WORKFLOW':<11} {'PATIENT':<18} {'TRY':>3} {'NEXT':>9}"
+
+
+def format_row(row: QueueRow, flag: str, now: datetime, tz: str, held: bool = False) -> str:
+    mark = {"overdue": "!!", "due-soon": "! "}.get(flag, "  ")
+    pending = "⚑" if held else "↑" if row.pending else " "
+    return (
+        f"{mark} {row.priority.value:<7} {countdown(row.due_at, now):>7} "
+        f"{WORKFLOW_SHORT.get(row.workflow, row.workflow.value)[:11]:<11} "
+        f"{row.patient_label[:18]:<18} {row.attempts:>3} "
+        f"{short(row.next_attempt_at, tz, now):>9}{pending}"
+    )
+
+
+class QueueList(ScrollView, can_focus=True):
+    """Rows of the queue; Enter opens the highlighted task."""
+
+    BINDINGS = QUEUE
+    COMPONENT_CLASSES = {
+        "queue--cursor",
+        "queue--overdue",
+        "queue--due-soon",
+        "queue--open",
+    }
+
+    cursor: reactive[int] = reactive(0, always_update=True)
+
+    class Opened(Message):
+        """The user chose a task to work."""
+
+        def __init__(self, queue: QueueList, task_id: str) -> None:
+            super().__init__()
+            self.queue = queue
+            self.task_id = task_id
+
+        @property
+        def control(self) -> QueueList:
+            return self.queue
+
+    class FilterRequested(Message):
+        pass
+
+    def __init__(
+        self,
+        clock: Callable[[], datetime],
+        tz_for: Callable[[str], str],
+        *,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self._clock = clock
+        self._tz_for = tz_for
+        self._all: list[QueueRow] = []
+        self._search: list[str] = []
+        self._visible: list[int] = []  # indexes into _all that pass the filter
+        self._filter: list[str] = []
+        self.open_task_id: str | None = None
+        # Escalated this session: on hold until the server's copy arrives.
+        self.held: set[str] = set()
+
+    # --- data -------------------------------------------------------------
+
+    def set_rows(self, rows: Sequence[QueueRow]) -> None:
+        keep = self.highlighted_task_id
+        self._all = list(rows)
+        self._search = [search_text(row) for row in self._all]
+        self._apply_filter(keep)
+
+    def set_filter(self, text: str) -> None:
+        self._filter = text.lower().split()
+        self._apply_filter(self.highlighted_task_id)
+
+    @property
+    def filter_text(self) -> str:
+        return " ".join(self._filter)
+
+    def _apply_filter(self, keep: str | None) -> None:
+        if self._filter:
+            now = self._clock()
+            self._visible = [
+                i
+                for i, text in enumerate(self._search)
+                if matches(self._filter, text, urgency(self._all[i], now))
+            ]
+        else:
+            self._visible = list(range(len(self._all)))
+        self.virtual_size = Size(self.size.width, len(self._visible))
+        position = self._position_of(keep) if keep else None
+        self.cursor = position if position is not None else 0
+        self.refresh()
+
+    def _position_of(self, task_id: str) -> int | None:
+        for position, index in enumerate(self._visible):
+            if self._all[index].task_id == task_id:
+                return position
+        return None
+
+    @property
+    def rows(self) -> list[QueueRow]:
+        """The rows that pass the filter, in queue order."""
+        return [self._all[i] for i in self._visible]
+
+    @property
+    def total(self) -> int:
+        return len(self._all)
+
+    @property
+    def shown(self) -> int:
+        return len(self._visible)
+
+    @property
+    def highlighted_task_id(self) -> str | None:
+        if 0 <= self.cursor < len(self._visible):
+            return self._all[self._visible[self.cursor]].task_id
+        return None
+
+    def next_after(self, task_id: str) -> str | None:
+        """The task to open after `task_id` is documented (the next one down, else the top)."""
+        ids = [self._all[i].task_id for i in self._visible]
+        others = [t for t in ids if t != task_id]
+        if not others:
+            return None
+        if task_id in ids:
+            after = ids[ids.index(task_id) + 1 :]
+            after = [t for t in after if t != task_id]
+            if after:
+                return after[0]
+        return others[0]
+
+    def select(self, task_id: str) -> None:
+        position = self._position_of(task_id)
+        if position is not None:
+            self.cursor = position
+
+    # --- cursor -----------------------------------------------------------
+
+    def validate_cursor(self, cursor: int) -> int:
+        return max(0, min(cursor, len(self._visible) - 1)) if self._visible else 0
+
+    def watch_cursor(self, cursor: int) -> None:
+        height = max(1, self.scrollable_content_region.height)
+        top = int(self.scroll_y)
+        if cursor < top:
+            self.scroll_to(y=cursor, animate=False, immediate=True)
+        elif cursor >= top + height:
+            self.scroll_to(y=cursor - height + 1, animate=False, immediate=True)
+        self.refresh()
+
+    def action_cursor_down(self) -> None:
+        self.cursor += 1
+
+    def action_cursor_up(self) -> None:
+        self.cursor -= 1
+
+    def action_page_down(self) -> None:
+        self.cursor += max(1, self.scrollable_content_region.height - 1)
+
+    def action_page_up(self) -> None:
+        self.cursor -= max(1, self.scrollable_content_region.height - 1)
+
+    def action_first(self) -> None:
+        self.cursor = 0
+
+    def action_last(self) -> None:
+        self.cursor = len(self._visible) - 1
+
+    def action_open(self) -> None:
+        task_id = self.highlighted_task_id
+        if task_id is not None:
+            self.post_message(self.Opened(self, task_id))
+
+    def action_filter(self) -> None:
+        self.post_message(self.FilterRequested())
+
+    # --- drawing ----------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        position = y + scroll_y
+        width = self.scrollable_content_region.width
+        if position >= len(self._visible):
+            return Strip.blank(width, self.rich_style)
+        row = self._all[self._visible[position]]
+        now = self._clock()
+        flag = urgency(row, now)
+        text = format_row(row, flag, now, self._tz_for(row.practice_id), row.task_id in self.held)
+        style: Style = self.rich_style
+        if flag:
+            style += self.get_component_rich_style(f"queue--{flag}")
+        if row.task_id == self.open_task_id:
+            style += self.get_component_rich_style("queue--open")
+        if position == self.cursor:
+            style += self.get_component_rich_style("queue--cursor")
+        strip = Strip([Segment(text.ljust(width), style)])
+        return strip.crop(scroll_x, scroll_x + width)
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self._visible))

@@ -1,0 +1,3 @@
+from assistant_tui.widgets.script.pane import ScriptPane
+
+__all__ = ["ScriptPane"]

@@ -1,0 +1,3 @@
+from assistant_tui.widgets.status.bar import StatusBar
+
+__all__ = ["StatusBar"]

@@ -1,0 +1,69 @@
+"""One line of truth: connection, outbox, attention, agent state, SLA, the clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from assistant_tui.timefmt import clock as show_clock
+from followup_core.enums import AgentState
+from local_cache.views import SyncStatus
+
+
+class StatusBar(Static):
+    online: reactive[bool] = reactive(False)
+    outbox: reactive[int] = reactive(0)
+    attention: reactive[int] = reactive(0)
+    agent_state: reactive[AgentState] = reactive(AgentState.AVAILABLE)
+    breaches: reactive[int] = reactive(0)
+    undelivered_escalations: reactive[int] = reactive(0)
+    practice_tz: reactive[str] = reactive("UTC")
+
+    def __init__(self, clock: Callable[[], datetime], **kwargs: str) -> None:
+        super().__init__("", **kwargs)  # type: ignore[arg-type]
+        self._clock = clock
+
+    def on_mount(self) -> None:
+        self._draw()
+
+    def apply_sync(self, status: SyncStatus) -> None:
+        self.online = status.online
+        self.outbox = status.outbox_depth
+        self.attention = status.needs_attention
+
+    def tick(self) -> None:
+        self._draw()
+
+    def _watch_any(self) -> None:
+        self._draw()
+
+    watch_online = watch_outbox = watch_attention = _watch_any
+    watch_agent_state = watch_breaches = watch_practice_tz = _watch_any
+    watch_undelivered_escalations = _watch_any
+
+    def _draw(self) -> None:
+        if not self.is_mounted:
+            return
+        link = "[b]● online[/b]" if self.online else "[b reverse] ○ OFFLINE [/]"
+        parts = [
+            link,
+            f"outbox {self.outbox}",
+            f"attention {self.attention}"
+            if not self.attention
+            else f"[b]attention {self.attention}[/b]",
+            f"state [b]{self.agent_state.value}[/b]",
+            f"SLA breaches {self.breaches}"
+            if not self.breaches
+            else f"[b]SLA breaches {self.breaches}[/b]",
+        ]
+        if self.undelivered_escalations:
+            parts.append(
+                f"[b reverse] {self.undelivered_escalations} escalation(s) undelivered [/]"
+            )
+        parts.append(show_clock(self._clock(), self.practice_tz))
+        self.update("  │  ".join(parts))
+        self.set_class(not self.online, "offline")
+        self.set_class(self.breaches > 0, "breach")
