@@ -10,7 +10,7 @@ network, 5xx, 429) are retried first, within a small budget per call.
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -307,7 +307,7 @@ class ApiClient:
         last_event_id: str | None = None,
         *,
         params: Mapping[str, str] | None = None,
-    ) -> AsyncIterator[SseEvent]:
+    ) -> AsyncGenerator[SseEvent, None]:
         """Events from an SSE endpoint, reconnecting (with `Last-Event-ID`) until closed."""
         return event_stream(
             self._http,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,7 +63,7 @@ async def event_stream(
     params: Mapping[str, str] | None = None,
     policy: ReconnectPolicy | None = None,
     http_timeout: httpx.Timeout | None = None,
-) -> AsyncIterator[SseEvent]:
+) -> AsyncGenerator[SseEvent, None]:
     """Yield events from `url` for as long as the consumer iterates."""
     policy = policy or ReconnectPolicy()
     last_id = last_event_id or ""

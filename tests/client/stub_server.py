@@ -71,6 +71,7 @@ def build_app(recorder: Recorder, db_path: Path) -> FastAPI:
     db_lock = threading.Lock()
     conn = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")  # a test stub: speed over durability
     # No unique constraint on `key`: a duplicate create would show up as a second row.
     conn.execute(
         "CREATE TABLE IF NOT EXISTS items (seq INTEGER PRIMARY KEY, key TEXT NOT NULL, body TEXT)"
@@ -183,13 +184,22 @@ def build_app(recorder: Recorder, db_path: Path) -> FastAPI:
 class StubServer:
     """uvicorn serving `build_app` in a thread on 127.0.0.1:<random>."""
 
-    def __init__(self, db_path: Path) -> None:
+    def __init__(
+        self, db_path: Path, *, certfile: Path | None = None, keyfile: Path | None = None
+    ) -> None:
         self.recorder = Recorder()
         self.app = build_app(self.recorder, db_path)
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        scheme = "https" if certfile else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.port}"
         config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="critical", access_log=False
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="critical",
+            access_log=False,
+            ssl_certfile=str(certfile) if certfile else None,
+            ssl_keyfile=str(keyfile) if keyfile else None,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
@@ -215,8 +225,8 @@ class StubServer:
         return int(row[0]), int(row[1])
 
 
-def running_stub(db_path: Path) -> Iterator[StubServer]:
-    server = StubServer(db_path)
+def running_stub(db_path: Path, **tls: Path) -> Iterator[StubServer]:
+    server = StubServer(db_path, **tls)
     server.start()
     try:
         yield server
