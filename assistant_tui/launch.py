@@ -34,15 +34,24 @@ class Started:
     signed_in: SignedIn
 
 
-def cache_exists(data_dir: Path, username: str, keyring_backend: Any = None) -> bool:
-    """Whether this user has a cache (its key material) on this machine."""
+def key_exists(data_dir: Path, username: str, keyring_backend: Any = None) -> bool:
+    """Whether this user's cache key is on this machine (so: unlock, not create)."""
     from local_cache.keys import KeyStore
 
     try:
         return bool(KeyStore(data_dir, username, keyring_backend=keyring_backend).exists())
     except Exception:
-        # A malformed username or an unreadable directory: no usable cache.
+        # A malformed username or an unreadable directory: no usable key.
         return False
+
+
+def cache_exists(data_dir: Path, username: str, keyring_backend: Any = None) -> bool:
+    """Whether this user has a cache that could be opened offline: the file and its key."""
+    from local_cache import cache_path
+
+    return cache_path(data_dir, username).exists() and key_exists(
+        data_dir, username, keyring_backend
+    )
 
 
 class StartApp(App[Started]):
@@ -95,7 +104,8 @@ class StartApp(App[Started]):
         if result is None:
             self.exit(None)
             return
-        mode: Mode = "unlock" if self._exists(result.username) else "create"
+        has_key = key_exists(self.data_dir, result.username, self._keyring_backend)
+        mode: Mode = "unlock" if has_key else "create"
         self.push_screen(
             PassphraseScreen(
                 mode=mode, open_cache=self._opener(result.username), username=result.username
