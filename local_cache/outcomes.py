@@ -1,0 +1,72 @@
+"""Move a cached task on at once when an attempt is recorded offline.
+
+The rules are A's `followup_core.task_state.apply_outcome`, the same function
+the server runs, so the queue the assistant sees offline is the queue the
+server will compute when the attempt arrives.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from followup_core.errors import IllegalTransition
+from followup_core.schemas import AttemptIn, PatientOut, PracticeOut, TaskOut
+from followup_core.workflows import WORKFLOWS
+
+_CALENDARS: dict[tuple[str, int], Any] = {}
+
+
+def _calendar(practice: PracticeOut) -> Any:
+    from followup_core.business_time import PracticeCalendar
+
+    # A calendar is pure and depends only on the practice record; keyed by a
+    # hash of it so an edited practice gets a fresh one.
+    key = (practice.id, hash(practice.model_dump_json()))
+    cal = _CALENDARS.get(key)
+    if cal is None:
+        cal = PracticeCalendar.from_practice(practice)
+        if len(_CALENDARS) > 64:
+            _CALENDARS.clear()
+        _CALENDARS[key] = cal
+    return cal
+
+
+def advance(
+    task: TaskOut, attempt: AttemptIn, practice: PracticeOut, patient: PatientOut | None
+) -> TaskOut | None:
+    """The task as the outcome leaves it, or None when the rules leave it where it is.
+
+    Raises `UnknownOutcome`/`MissingField` for an outcome the workflow does not
+    accept (nothing is recorded then). An `IllegalTransition` (the task was
+    already closed) is not an error here: the call happened and is recorded,
+    the server flags it for review.
+    """
+    from followup_core.task_state import apply_outcome
+
+    workflow = WORKFLOWS[task.workflow]
+    try:
+        update = apply_outcome(
+            workflow=workflow,
+            status=task.status,
+            attempts=task.attempts,
+            outcome=attempt.outcome,
+            ended_at=attempt.ended_at,
+            next_step=attempt.next_step,
+            calendar=_calendar(practice),
+            patient_tz=patient.timezone if patient else practice.timezone,
+        )
+    except IllegalTransition:
+        return None
+    return task.model_copy(
+        update={
+            "status": update.status,
+            "business_status": update.business_status,
+            "attempts": update.attempts,
+            "next_attempt_at": update.next_attempt_at,
+            "next_action": update.next_action,
+            "updated_at": attempt.ended_at,
+        }
+    )
+
+
+__all__ = ["advance"]

@@ -1,0 +1,269 @@
+"""`SyncEngine`: pulls the feed into the cache and drains the outbox to the server.
+
+asyncio, no UI. Every cache call runs in a worker thread (`asyncio.to_thread`),
+so a slow disk never stalls the event loop (or the workspace drawn on it).
+
+- Pull: page by page from the stored cursor; each page and its cursor are one
+  local transaction, so a crash or a dropped connection resumes from the last
+  applied page with no gap and no double-apply.
+- Drain: entries in recorded order, each sent with its outbox id as the
+  `Idempotency-Key`. An entry is marked delivered only after the server's
+  answer; if the answer is lost the entry is sent again with the same key and
+  the server replays its first response, so every entry lands exactly once.
+- A refusal (409 other than "request in progress", 412, 422, other 4xx) moves
+  the entry to "needs attention" with the server's reply; nothing is dropped.
+- Offline (network down, 5xx, 429): the round stops, the entry stays pending,
+  `run()` backs off with jitter and tries again (or at once on `kick()`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from backend_client.errors import (
+    ApiError,
+    BadResponse,
+    ClientError,
+    Conflict,
+    Offline,
+    Unauthorized,
+)
+from followup_core.schemas import AttemptIn, EscalationIn
+from local_cache.cache import LocalCache
+from local_cache.errors import CacheError
+from local_cache.outbox import OutboxEntry
+from local_cache.views import SyncStatus
+
+log = logging.getLogger(__name__)
+
+StatusCallback = Callable[[SyncStatus], Any]
+
+IN_PROGRESS_RETRIES = 6
+
+
+class _Transient(Exception):
+    """Try this round again later; the message is safe to show."""
+
+
+class SyncEngine:
+    """Keeps one `LocalCache` in step with the central API through one `ApiClient`."""
+
+    def __init__(
+        self,
+        cache: LocalCache,
+        client: Any,
+        *,
+        page_limit: int = 1000,
+        poll_interval: float = 30.0,
+        backoff_initial: float = 1.0,
+        backoff_max: float = 60.0,
+    ) -> None:
+        self.cache = cache
+        self.client = client
+        self.page_limit = page_limit
+        self.poll_interval = poll_interval
+        self.backoff_initial = backoff_initial
+        self.backoff_max = backoff_max
+        self._status = SyncStatus(
+            online=False,
+            outbox_depth=0,
+            needs_attention=0,
+            last_sync=None,
+            last_error=None,
+            tasks=0,
+        )
+        self._subscribers: list[StatusCallback] = []
+        self._kick = asyncio.Event()
+        self._round = asyncio.Lock()
+
+    # --- observing ---------------------------------------------------------------------
+
+    @property
+    def status(self) -> SyncStatus:
+        return self._status
+
+    def subscribe(self, callback: StatusCallback) -> Callable[[], None]:
+        """Call `callback(status)` on every status change; returns an unsubscribe function."""
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def kick(self) -> None:
+        """Sync now (e.g. right after an attempt was recorded), not at the next poll."""
+        self._kick.set()
+
+    async def _publish(self, *, online: bool, error: str | None) -> SyncStatus:
+        counts = await asyncio.to_thread(self.cache.counts)
+        status = SyncStatus(
+            online=online,
+            outbox_depth=counts["outbox_depth"],
+            needs_attention=counts["needs_attention"],
+            last_sync=counts["last_sync"],
+            last_error=error,
+            tasks=counts["tasks"],
+        )
+        if status != self._status:
+            self._status = status
+            for callback in list(self._subscribers):
+                try:
+                    result = callback(status)
+                    if isinstance(result, Awaitable):
+                        await result
+                except Exception:  # a broken subscriber must not stop syncing
+                    log.exception("sync status subscriber failed")
+        return status
+
+    # --- one round -----------------------------------------------------------------------
+
+    async def sync_once(self) -> SyncStatus:
+        """Drain, pull to the end of the feed, drain again; returns the status after."""
+        async with self._round:
+            online, error = True, None
+            try:
+                await self._drain()
+                await self._pull()
+                await asyncio.to_thread(self.cache.mark_synced)
+                await self._drain()
+            except Offline:
+                online, error = False, "offline: the server cannot be reached"
+            except _Transient as exc:
+                online, error = False, str(exc)
+            except Unauthorized:
+                error = "the session expired: sign in again"
+            except ApiError as exc:
+                if exc.transient:
+                    online, error = False, f"the server is unavailable ({exc.status})"
+                else:
+                    error = f"the server refused the sync: {exc.status} {exc.code}"
+            except ClientError as exc:
+                online, error = False, str(exc).splitlines()[0]
+            except CacheError as exc:
+                error = str(exc)
+            return await self._publish(online=online, error=error)
+
+    async def run(self) -> None:
+        """Sync until cancelled: poll while online, back off with jitter while offline."""
+        delay = self.backoff_initial
+        while True:
+            status = await self.sync_once()
+            if status.online and status.last_error is None:
+                delay = self.backoff_initial
+                wait = self.poll_interval
+            else:
+                wait = random.uniform(delay / 2, delay)
+                delay = min(delay * 2, self.backoff_max)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._kick.wait(), wait)
+            self._kick.clear()
+
+    # --- pull ----------------------------------------------------------------------------
+
+    async def _pull(self) -> None:
+        cursor = await asyncio.to_thread(self.cache.cursor)
+        while True:
+            page = await self.client.sync(after=cursor, limit=self.page_limit)
+            await asyncio.to_thread(self.cache.apply_page, page)
+            cursor = page.cursor
+            if not page.has_more:
+                return
+            await self._publish(online=True, error=None)
+
+    # --- drain ---------------------------------------------------------------------------
+
+    async def _drain(self) -> None:
+        after = 0
+        while True:
+            entry = await asyncio.to_thread(self.cache.next_pending, after)
+            if entry is None:
+                return
+            await self._deliver(entry)
+            after = entry.seq
+
+    async def _deliver(self, entry: OutboxEntry) -> None:
+        for round_ in range(IN_PROGRESS_RETRIES + 1):
+            try:
+                await self._send(entry)
+                return
+            except Conflict as exc:
+                if exc.code != "request-in-progress":
+                    await self._attention(entry, exc.status, exc.body)
+                    return
+                # The first send of this key is still running on the server:
+                # its answer will be replayed once it finishes.
+                if round_ == IN_PROGRESS_RETRIES:
+                    raise _Transient("waiting for the server to finish an earlier send") from None
+                await asyncio.sleep(0.05 * 2**round_)
+            except Unauthorized:
+                raise
+            except ApiError as exc:
+                if exc.transient or exc.status in (408, 429) or exc.status >= 500:
+                    await asyncio.to_thread(self.cache.note_failure, entry.id, exc.status, exc.code)
+                    raise
+                await self._attention(entry, exc.status, exc.body)
+                return
+            except BadResponse as exc:
+                # The server said yes but its answer did not parse: keep it for a person.
+                await self._attention(
+                    entry, 200, {"error": {"code": "bad-response", "message": str(exc)}}
+                )
+                return
+            except ValueError as exc:  # the stored body no longer validates
+                await self._attention(
+                    entry,
+                    0,
+                    {"error": {"code": "invalid-entry", "message": str(exc).splitlines()[0]}},
+                )
+                return
+
+    async def _attention(self, entry: OutboxEntry, status: int, body: Any) -> None:
+        reply = body if isinstance(body, dict) else {"error": {"message": str(body)}}
+        await asyncio.to_thread(self.cache.mark_attention, entry.id, status, reply)
+
+    async def _send(self, entry: OutboxEntry) -> None:
+        body = entry.body or "{}"
+        if entry.kind == "attempt":
+            created = await self.client.post_attempt(
+                AttemptIn.model_validate_json(body), idempotency_key=entry.id
+            )
+            await asyncio.to_thread(
+                self.cache.mark_delivered,
+                entry.id,
+                status_code=201,
+                task=created.task,
+                attempt=created.attempt,
+            )
+        elif entry.kind == "escalation":
+            out = await self.client.post_escalation(
+                EscalationIn.model_validate_json(body), idempotency_key=entry.id
+            )
+            await asyncio.to_thread(
+                self.cache.mark_delivered, entry.id, status_code=201, escalation=out
+            )
+        elif entry.kind == "presence":
+            await self.client.put_presence(json.loads(body)["state"])
+            await asyncio.to_thread(self.cache.mark_delivered, entry.id, status_code=200)
+        elif entry.kind == "claim":
+            lease = await self.client.claim(json.loads(body)["task_id"])
+            await asyncio.to_thread(
+                self.cache.mark_delivered, entry.id, status_code=200, lease=lease
+            )
+        else:
+            raise ValueError(f"unknown outbox entry kind {entry.kind!r}")
+
+
+def last_sync_text(at: datetime | None) -> str:
+    return at.isoformat() if at else "never"
+
+
+__all__ = ["SyncEngine", "last_sync_text"]
