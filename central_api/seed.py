@@ -92,7 +92,6 @@ def seed_database(
     size = max(MIN_SIZE, size if size is not None else DEFAULT_SIZE)
     today = today or datetime.now(UTC).date()
     now = datetime.combine(today, time(12, 0), UTC)
-    approved_at = datetime.combine(today.replace(day=1), time(9, 0), UTC).isoformat()
     task_plan, patient_plan = _plan(size)
 
     # Reference data draws from its own stream, so --size never changes these ids.
@@ -176,9 +175,7 @@ def seed_database(
                     "practice_id": practice_ids[spec.key],
                     "workflow": workflow.value,
                     "version": 1,
-                    "body": approved_script_body(
-                        workflow.value, approved_by=spec.director, approved_at=approved_at
-                    ),
+                    "body": approved_script_body(workflow.value, approved_by=spec.director),
                     "active": True,
                 }
             )

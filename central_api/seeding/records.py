@@ -24,8 +24,13 @@ from followup_core.enums import (
     TaskStatus,
     WorkflowId,
 )
+from followup_core.workflows import WORKFLOWS as CATALOG
+from followup_core.workflows import OutcomeCode, OutcomeEffect
 
 Row = dict[str, Any]
+
+# Every phone workflow has it (DESIGN); it keeps the task open for a later retry.
+RETRY_OUTCOME = "no-answer"
 
 WORKFLOWS = tuple(WorkflowId)
 
@@ -69,29 +74,19 @@ def _weighted(rng: random.Random, pairs: tuple[tuple[Any, int], ...]) -> Any:
 
 
 @cache
-def _phone_outcomes(workflow: WorkflowId) -> tuple[str, ...]:
-    """Retry outcomes every phone workflow has (DESIGN: no-answer, left-voicemail)."""
-    try:
-        from followup_core.workflows import WORKFLOWS as CATALOG
-    except ImportError:
-        return ("no-answer", "left-voicemail")
+def _hold_outcome(workflow: WorkflowId) -> tuple[str, str | None]:
+    """The outcome that puts a task on hold (a message left), else the retry one."""
     wf = CATALOG[workflow]
-    codes = {o.code for o in wf.outcomes}
-    return tuple(c for c in ("no-answer", "left-voicemail") if c in codes) or ("no-answer",)
+    for outcome in wf.outcomes:
+        if outcome.effect == OutcomeEffect.AWAIT_CALLBACK:
+            return outcome.code, outcome.business_status
+    return RETRY_OUTCOME, RETRY_OUTCOME
 
 
 @cache
-def _complete_outcome(workflow: WorkflowId) -> tuple[str, str | None]:
-    """An outcome code that completes the workflow, and the business status it sets."""
-    try:
-        from followup_core.workflows import WORKFLOWS as CATALOG
-        from followup_core.workflows import OutcomeEffect
-    except ImportError:
-        return ("completed", None)
-    for outcome in CATALOG[workflow].outcomes:
-        if outcome.effect == OutcomeEffect.COMPLETE:
-            return (outcome.code, outcome.business_status)
-    return ("completed", None)
+def _complete_outcome(workflow: WorkflowId) -> OutcomeCode:
+    """The workflow's first outcome that completes the task."""
+    return next(o for o in CATALOG[workflow].outcomes if o.effect == OutcomeEffect.COMPLETE)
 
 
 @dataclass
@@ -281,29 +276,31 @@ class Generator:
             due = self.now - timedelta(minutes=5 * rng.randint(24 * 12, 240 * 12))
         created = due - timedelta(hours=rng.randint(4, 72))
 
-        retries = _phone_outcomes(workflow)
-        n_attempts = 0
+        # Attempts so far, consistent with the status: a message left puts the task
+        # on hold, no-answers keep it open for a retry, three of them fail it.
+        outcomes: list[str] = []
         business_status: str | None = None
         next_attempt_at: datetime | None = None
         if status == TaskStatus.ON_HOLD:
-            n_attempts, business_status = 1, "awaiting-callback"
+            code, business_status = _hold_outcome(workflow)
+            outcomes = [code]
         elif open_ and rng.random() < 0.3:
-            n_attempts = rng.randint(1, 2)
+            outcomes = [RETRY_OUTCOME] * rng.randint(1, 2)
+            business_status = RETRY_OUTCOME
             next_attempt_at = max(due, self.now) + timedelta(hours=rng.randint(1, 24))
         elif status == TaskStatus.FAILED:
-            n_attempts, business_status = 3, "repeated-failed-contact"
+            outcomes, business_status = [RETRY_OUTCOME] * 3, "repeated-failed-contact"
         elif status == TaskStatus.COMPLETED:
-            n_attempts = 1
+            done = _complete_outcome(workflow)
+            business_status = done.business_status
+            outcomes = [RETRY_OUTCOME] * rng.randint(0, 1) + [done.code]
+        n_attempts = len(outcomes)
 
         when = created
-        outcome = ""
-        for n in range(n_attempts):
+        for outcome in outcomes:
             when = min(when + timedelta(hours=rng.randint(1, 20)), self.now - timedelta(hours=13))
-            final_success = status == TaskStatus.COMPLETED and n == n_attempts - 1
-            if final_success:
-                outcome, business_status = _complete_outcome(workflow)
-            else:
-                outcome = rng.choice(retries)
+            reached = outcome != RETRY_OUTCOME and status == TaskStatus.COMPLETED
+            promised = reached and "next_step" in _complete_outcome(workflow).requires
             self.out.attempts.append(
                 {
                     "id": new_uuid(rng),
@@ -313,10 +310,10 @@ class Generator:
                     "outcome": outcome,
                     "started_at": when,
                     "ended_at": when + timedelta(seconds=rng.randint(20, 400)),
-                    "identity_verified": final_success,
-                    "next_step_action": None,
-                    "next_step_due_at": None,
-                    "notes": "",
+                    "identity_verified": reached,
+                    "next_step_action": "Visit booked; reminder to follow" if promised else None,
+                    "next_step_due_at": when + timedelta(days=14) if promised else None,
+                    "notes": "Outcome documented (seeded)." if reached else "",
                     "script_id": practice.scripts[workflow.value],
                     "script_version": 1,
                     "escalation_id": None,
@@ -324,8 +321,6 @@ class Generator:
                     "recorded_at": when + timedelta(seconds=rng.randint(400, 900)),
                 }
             )
-        if open_ and n_attempts and business_status is None:
-            business_status = outcome
 
         self.out.tasks.append(
             {

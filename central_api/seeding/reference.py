@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from followup_core.enums import EscalationRoute, Role
+from followup_core.enums import EscalationRoute, Role, WorkflowId
+from followup_core.escalation import DEFAULT_RED_FLAG_PHRASES
+from followup_core.script_templates import approved_script
 
 EMERGENCY_INSTRUCTION = (
     "If the caller describes chest pain, trouble breathing, stroke signs, severe bleeding "
@@ -21,28 +23,8 @@ EMERGENCY_INSTRUCTION = (
     "escalation. Do not give medical advice."
 )
 
-FALLBACK_RED_FLAGS = (
-    "chest pain",
-    "shortness of breath",
-    "trouble breathing",
-    "can't breathe",
-    "fainted",
-    "passed out",
-    "severe bleeding",
-    "slurred speech",
-    "face drooping",
-    "suicidal",
-    "overdose",
-    "worst headache",
-    "allergic reaction",
-)
-
 
 def red_flag_phrases() -> list[str]:
-    try:
-        from followup_core.escalation import DEFAULT_RED_FLAG_PHRASES
-    except ImportError:  # followup_core.escalation not landed yet
-        return list(FALLBACK_RED_FLAGS)
     return list(DEFAULT_RED_FLAG_PHRASES)
 
 
@@ -215,42 +197,8 @@ STAFF: tuple[StaffSpec, ...] = (
 )
 
 
-FALLBACK_STEPS = (
-    ("greet", "Greet", "Hello, this is {assistant_name} calling from {practice_name}."),
-    (
-        "verify-identity",
-        "Verify identity",
-        "May I confirm your full name and date of birth before we continue?",
-    ),
-    ("reason", "Reason", "I'm calling about a follow-up from {practice_name}."),
-    ("details", "Details", "Let me go over the details with you."),
-    ("next-step", "Next step", "Here is what happens next."),
-    ("close", "Close", "Thank you. You can reach us at {callback_number}."),
-)
-
-
-def approved_script_body(workflow: str, *, approved_by: str, approved_at: str) -> dict[str, Any]:
-    """`Script.body` for a workflow: A's approved template plus who approved it and when."""
-    try:
-        from followup_core.enums import WorkflowId
-        from followup_core.script_templates import approved_script
-
-        body = dict(approved_script(WorkflowId(workflow)))
-    except ImportError:  # followup_core.script_templates not landed yet
-        body = {
-            "title": workflow.replace("-", " ").capitalize(),
-            "steps": [
-                {"key": k, "title": t, "text": x, "branches": []} for k, t, x in FALLBACK_STEPS
-            ],
-            "voicemail": (
-                "Hello, this is {practice_name} calling with a message. "
-                "Please call us back at {callback_number}. Thank you."
-            ),
-            "do_not_say": ["Do not give medical advice or interpret results."],
-        }
-    body.pop("id", None)
-    body.pop("workflow", None)
-    body.pop("version", None)
-    body.setdefault("approved_by", approved_by)
-    body.setdefault("approved_at", approved_at)
+def approved_script_body(workflow: str, *, approved_by: str) -> dict[str, Any]:
+    """`Script.body` for a workflow: A's approved template, signed off by the practice."""
+    body = dict(approved_script(WorkflowId(workflow)))
+    body["approved_by"] = approved_by
     return body
