@@ -16,6 +16,7 @@ from central_api.core.middleware import (
 )
 from central_api.db import make_engine, make_session_factory
 from central_api.errors import COMMON_ERRORS, install_error_handlers
+from central_api.triggers import start_trigger_job, stop_trigger_job
 
 API_VERSION = "1"
 
@@ -27,9 +28,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # B2: the periodic trigger job (ASSISTANT_API_TRIGGER_INTERVAL seconds; <= 0 is off).
+        job = start_trigger_job(app.state.session_factory)
         try:
             yield
         finally:
+            await stop_trigger_job(job)
             engine.dispose()
 
     app = FastAPI(

@@ -180,8 +180,12 @@ def _load(session: Session, kind: ChangeKind, ids: Iterable[str]) -> dict[str, A
 def read_page(session: Session, scope: Scope, *, after: int, limit: int) -> SyncPage:
     """One page of the feed after seq `after`, deduplicated to each record's latest state."""
     log = models.ChangeLog
-    rows: Sequence[models.ChangeLog] = session.scalars(
-        select(log).where(log.seq > after, _visibility(scope)).order_by(log.seq).limit(limit + 1)
+    # Plain tuples, not ORM objects: a page is up to 1000 rows and only these matter.
+    rows: Sequence[Any] = session.execute(
+        select(log.seq, log.kind, log.record_id, log.op, log.version)
+        .where(log.seq > after, _visibility(scope))
+        .order_by(log.seq)
+        .limit(limit + 1)
     ).all()
     has_more = len(rows) > limit
     rows = rows[:limit]
@@ -200,10 +204,18 @@ def read_page(session: Session, scope: Scope, *, after: int, limit: int) -> Sync
     # Attempts follow their task's current owner, so queue-only callers need the tasks.
     task_owner: dict[str, str | None] = {}
     if scope.queue_only:
-        task_ids = {a.task_id for a in loaded.get(ChangeKind.ATTEMPT, {}).values()}
-        task_ids |= set(loaded.get(ChangeKind.TASK, {}))
-        for task in _load(session, ChangeKind.TASK, task_ids).values():
+        for task in loaded.get(ChangeKind.TASK, {}).values():
             task_owner[task.id] = task.owner_id
+        missing = {
+            a.task_id for a in loaded.get(ChangeKind.ATTEMPT, {}).values()
+        } - task_owner.keys()
+        wanted = sorted(missing)
+        for start in range(0, len(wanted), 900):
+            chunk = wanted[start : start + 900]
+            for task_id, owner_id in session.execute(
+                select(models.Task.id, models.Task.owner_id).where(models.Task.id.in_(chunk))
+            ).tuples():
+                task_owner[task_id] = owner_id
 
     changes: list[Change] = []
     for item in sorted(latest.values(), key=lambda x: x.position):

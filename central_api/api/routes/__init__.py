@@ -7,7 +7,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from central_api.api.routes import audit, auth, health, me, presence
+from central_api.api.routes import (
+    attempts,
+    audit,
+    auth,
+    escalations,
+    health,
+    me,
+    presence,
+    sync,
+    tasks,
+    webhooks,
+)
 
 ALL_ROUTERS: list[APIRouter] = [
     health.router,
@@ -15,4 +26,9 @@ ALL_ROUTERS: list[APIRouter] = [
     me.router,
     presence.router,
     audit.router,
+    sync.router,
+    tasks.router,
+    attempts.router,
+    escalations.router,
+    webhooks.router,
 ]

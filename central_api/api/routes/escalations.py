@@ -1,0 +1,165 @@
+"""Escalations: raised by whoever works the task, worked by the named contacts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from central_api import idempotency
+from central_api.access import audit_access, escalation_for, scope_for
+from central_api.api.deps import ClientDep, CurrentUser, SessionDep, require_roles
+from central_api.api.routes.attempts import REPLAY_HEADERS, IdempotencyKey
+from central_api.errors import AUTH_ERRORS, responses
+from central_api.feed import log_change
+from central_api.models import Escalation, Task, User, utcnow
+from central_api.serialize import escalation_out
+from central_api.work import create_escalation
+from followup_core.enums import ChangeKind, EscalationStatus, Role
+from followup_core.schemas import EscalationIn, EscalationOut, EscalationResolve
+
+router = APIRouter(prefix="/v1", tags=["escalations"], responses=AUTH_ERRORS)
+
+Raiser = Annotated[User, Depends(require_roles(Role.ASSISTANT, Role.SUPERVISOR, Role.TRAINER))]
+# Assistants raise escalations; the named contacts (supervisors, admins, trainers on
+# the training practice) acknowledge and resolve them.
+Handler = Annotated[User, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN, Role.TRAINER))]
+
+INBOX_LIMIT = 500
+
+
+@router.post(
+    "/escalations",
+    status_code=201,
+    response_model=EscalationOut,
+    operation_id="post_escalation",
+    responses={201: {"headers": REPLAY_HEADERS}, **responses(404, 409)},
+)
+def post_escalation(
+    body: EscalationIn,
+    user: Raiser,
+    session: SessionDep,
+    client: ClientDep,
+    idempotency_key: IdempotencyKey,
+) -> JSONResponse:
+    scope = scope_for(session, user)
+
+    def work(s: Session) -> tuple[int, dict[str, Any]]:
+        return 201, create_escalation(s, scope, body, client=client).model_dump(mode="json")
+
+    outcome = idempotency.run(
+        session,
+        user_id=user.id,
+        key=idempotency_key,
+        endpoint="POST /v1/escalations",
+        fingerprint=idempotency.request_hash("escalations", body.model_dump(mode="json")),
+        work=work,
+    )
+    return outcome.response()
+
+
+@router.get(
+    "/escalations",
+    response_model=list[EscalationOut],
+    operation_id="list_escalations",
+    summary="The escalation inbox, oldest acknowledgement due first",
+)
+def list_escalations(
+    user: CurrentUser,
+    session: SessionDep,
+    client: ClientDep,
+    status: Annotated[EscalationStatus | None, Query()] = None,
+) -> list[EscalationOut]:
+    scope = scope_for(session, user)
+    stmt = select(Escalation).where(Escalation.practice_id.in_(sorted(scope.practice_ids)))
+    if status is not None:
+        stmt = stmt.where(Escalation.status == str(status))
+    if scope.queue_only:
+        mine = select(Task.id).where(Task.owner_id == user.id)
+        stmt = stmt.where(or_(Escalation.raised_by == user.id, Escalation.task_id.in_(mine)))
+    rows = session.scalars(stmt.order_by(Escalation.ack_due_at, Escalation.id).limit(INBOX_LIMIT))
+    out = [escalation_out(e) for e in rows]
+    audit_access(
+        session,
+        scope,
+        action="escalation.list",
+        resource=f"escalations:{status or 'all'}",
+        client=client,
+    )
+    session.commit()
+    return out
+
+
+def _bump(session: Session, esc: Escalation) -> None:
+    esc.version += 1
+    log_change(
+        session,
+        kind=ChangeKind.ESCALATION,
+        record_id=esc.id,
+        practice_id=esc.practice_id,
+        version=esc.version,
+    )
+
+
+@router.post(
+    "/escalations/{escalation_id}/acknowledge",
+    response_model=EscalationOut,
+    operation_id="acknowledge_escalation",
+    responses=responses(404),
+    summary="Acknowledge an open escalation (repeating it changes nothing)",
+)
+def acknowledge(
+    escalation_id: str, user: Handler, session: SessionDep, client: ClientDep
+) -> EscalationOut:
+    scope = scope_for(session, user)
+    esc = escalation_for(session, scope, escalation_id, client=client, for_update=True)
+    if esc.status == str(EscalationStatus.OPEN):
+        esc.status = str(EscalationStatus.ACKNOWLEDGED)
+        esc.acknowledged_by = user.id
+        esc.acknowledged_at = utcnow()
+        _bump(session, esc)
+    audit_access(
+        session,
+        scope,
+        action="escalation.acknowledge",
+        resource=f"escalation:{esc.id}",
+        client=client,
+    )
+    session.commit()
+    return escalation_out(esc)
+
+
+@router.post(
+    "/escalations/{escalation_id}/resolve",
+    response_model=EscalationOut,
+    operation_id="resolve_escalation",
+    responses=responses(404),
+    summary="Resolve an escalation with what was done (repeating it changes nothing)",
+)
+def resolve(
+    escalation_id: str,
+    body: EscalationResolve,
+    user: Handler,
+    session: SessionDep,
+    client: ClientDep,
+) -> EscalationOut:
+    scope = scope_for(session, user)
+    esc = escalation_for(session, scope, escalation_id, client=client, for_update=True)
+    if esc.status != str(EscalationStatus.RESOLVED):
+        now = utcnow()
+        if esc.acknowledged_at is None:
+            esc.acknowledged_by = user.id
+            esc.acknowledged_at = now
+        esc.status = str(EscalationStatus.RESOLVED)
+        esc.resolved_by = user.id
+        esc.resolved_at = now
+        esc.resolution = body.resolution
+        _bump(session, esc)
+    audit_access(
+        session, scope, action="escalation.resolve", resource=f"escalation:{esc.id}", client=client
+    )
+    session.commit()
+    return escalation_out(esc)

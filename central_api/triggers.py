@@ -1,0 +1,502 @@
+"""Where new work comes from: the periodic job and the missed-call webhook.
+
+`run_once(session)` opens what is due and nobody has opened yet:
+
+- appointment-confirmation tasks for booked appointments in the next 48 hours;
+- intake-completion tasks for appointments in the next 7 days whose patient's
+  intake is not complete;
+- referral-follow-up tasks for referrals still `sent`/`received` after 7 days;
+- re-opens (on-hold → ready) tasks whose `next_attempt_at` has come, unless an
+  escalation is still open on them;
+- raises `repeated-failed-contact` for tasks that reached their workflow's
+  maximum attempts without one.
+
+It is idempotent (a second run finds nothing to do) and runs in one
+transaction; with several API processes on one PostgreSQL a transaction-scoped
+advisory lock lets only one of them run it at a time (the others skip).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from central_api import audit, models
+from central_api.assignment import Assigner, announce_task
+from central_api.core.security import token_digest
+from central_api.errors import ApiError
+from central_api.serialize import practice_out
+from central_api.work import hold, log_task, raise_escalation, touch
+from followup_core.business_time import PracticeCalendar
+from followup_core.enums import (
+    TERMINAL_STATUSES,
+    AppointmentStatus,
+    EscalationRoute,
+    EscalationStatus,
+    FocusKind,
+    IntakeStatus,
+    Priority,
+    ReferralStatus,
+    TaskStatus,
+    WorkflowId,
+)
+from followup_core.workflows import WORKFLOWS
+
+log = logging.getLogger(__name__)
+
+CONFIRM_AHEAD = timedelta(hours=48)
+INTAKE_AHEAD = timedelta(days=7)
+REFERRAL_AGE = timedelta(days=7)
+DEFAULT_INTERVAL_SECONDS = 60.0
+# pg_try_advisory_xact_lock key of the periodic job ("trigger" in ASCII).
+JOB_LOCK_KEY = 0x74726967676572
+SYSTEM_ACTOR = "system"
+_TERMINAL = [str(s) for s in TERMINAL_STATUSES]
+
+
+@dataclass
+class RunSummary:
+    confirmations: int = 0
+    intakes: int = 0
+    referrals: int = 0
+    reopened: int = 0
+    escalated: int = 0
+    skipped: bool = False  # another process holds the job lock
+    task_ids: list[str] = field(default_factory=list)
+
+    @property
+    def created(self) -> int:
+        return self.confirmations + self.intakes + self.referrals
+
+
+class _Practices:
+    """Per-practice calendars, assigners and current scripts, built on first use."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._calendars: dict[str, PracticeCalendar] = {}
+        self._assigners: dict[str, Assigner] = {}
+        self._scripts: dict[tuple[str, str], str | None] = {}
+
+    def calendar(self, practice_id: str) -> PracticeCalendar:
+        if practice_id not in self._calendars:
+            practice = self.session.get(models.Practice, practice_id)
+            assert practice is not None
+            self._calendars[practice_id] = PracticeCalendar.from_practice(practice_out(practice))
+        return self._calendars[practice_id]
+
+    def assignee(self, practice_id: str) -> str | None:
+        if practice_id not in self._assigners:
+            self._assigners[practice_id] = Assigner(self.session, practice_id)
+        return self._assigners[practice_id].pick()
+
+    def script(self, practice_id: str, workflow: WorkflowId) -> str | None:
+        key = (practice_id, str(workflow))
+        if key not in self._scripts:
+            self._scripts[key] = self.session.scalars(
+                select(models.Script.id)
+                .where(
+                    models.Script.practice_id == practice_id,
+                    models.Script.workflow == str(workflow),
+                    models.Script.active.is_(True),
+                )
+                .order_by(models.Script.version.desc())
+                .limit(1)
+            ).first()
+        return self._scripts[key]
+
+
+def open_task(
+    session: Session,
+    practices: _Practices,
+    *,
+    practice_id: str,
+    workflow: WorkflowId,
+    triggered_at: datetime,
+    patient_id: str | None,
+    focus: tuple[FocusKind, str] | None = None,
+    priority: Priority = Priority.ROUTINE,
+    caller_phone: str | None = None,
+    next_action: str | None = None,
+) -> models.Task:
+    """A new task, due within the workflow's response target in business time, assigned."""
+    now = models.utcnow()
+    owner = practices.assignee(practice_id)
+    due = practices.calendar(practice_id).due_for(triggered_at, WORKFLOWS[workflow].response_target)
+    task = models.Task(
+        id=models.new_id(),
+        practice_id=practice_id,
+        workflow=str(workflow),
+        status=str(TaskStatus.READY if owner else TaskStatus.REQUESTED),
+        business_status=None,
+        priority=str(priority),
+        owner_id=owner,
+        patient_id=patient_id,
+        caller_phone=caller_phone,
+        focus_kind=str(focus[0]) if focus else None,
+        focus_id=focus[1] if focus else None,
+        due_at=due,
+        attempts=0,
+        next_attempt_at=None,
+        next_action=next_action or WORKFLOWS[workflow].title,
+        version=1,
+        script_id=practices.script(practice_id, workflow),
+        needs_review=False,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(task)
+    session.flush()
+    announce_task(session, task)
+    return task
+
+
+def _focus_ids(session: Session, workflow: WorkflowId) -> set[str]:
+    rows = session.scalars(
+        select(models.Task.focus_id).where(
+            models.Task.workflow == str(workflow), models.Task.focus_id.is_not(None)
+        )
+    )
+    return {focus_id for focus_id in rows if focus_id}
+
+
+def _open_confirmations(
+    session: Session, practices: _Practices, now: datetime, out: RunSummary
+) -> None:
+    taken = _focus_ids(session, WorkflowId.APPOINTMENT_CONFIRMATION)
+    rows = session.scalars(
+        select(models.Appointment)
+        .where(
+            models.Appointment.start_at > now,
+            models.Appointment.start_at <= now + CONFIRM_AHEAD,
+            models.Appointment.status == str(AppointmentStatus.BOOKED),
+        )
+        .order_by(models.Appointment.start_at, models.Appointment.id)
+    ).all()
+    for appt in rows:
+        if appt.id in taken:
+            continue
+        task = open_task(
+            session,
+            practices,
+            practice_id=appt.practice_id,
+            workflow=WorkflowId.APPOINTMENT_CONFIRMATION,
+            triggered_at=now,
+            patient_id=appt.patient_id,
+            focus=(FocusKind.APPOINTMENT, appt.id),
+            # Confirmation must land before the visit, whatever the response target says.
+            priority=Priority.URGENT
+            if appt.start_at - now < timedelta(hours=24)
+            else Priority.ROUTINE,
+        )
+        if task.due_at > appt.start_at:
+            task.due_at = appt.start_at
+        out.confirmations += 1
+        out.task_ids.append(task.id)
+
+
+def _open_intakes(session: Session, practices: _Practices, now: datetime, out: RunSummary) -> None:
+    taken = _focus_ids(session, WorkflowId.INTAKE_COMPLETION)
+    rows = session.execute(
+        select(models.Appointment.id, models.Appointment.practice_id, models.Appointment.patient_id)
+        .join(models.Patient, models.Patient.id == models.Appointment.patient_id)
+        .where(
+            models.Appointment.start_at > now,
+            models.Appointment.start_at <= now + INTAKE_AHEAD,
+            models.Appointment.status.in_(
+                [str(AppointmentStatus.BOOKED), str(AppointmentStatus.CONFIRMED)]
+            ),
+            models.Patient.intake_status != str(IntakeStatus.COMPLETE),
+        )
+        .order_by(models.Appointment.start_at, models.Appointment.id)
+    ).all()
+    # One intake task per patient is enough, even with two visits coming up.
+    open_for_patient: set[str | None] = set(
+        session.scalars(
+            select(models.Task.patient_id).where(
+                models.Task.workflow == str(WorkflowId.INTAKE_COMPLETION),
+                models.Task.status.not_in(_TERMINAL),
+                models.Task.patient_id.is_not(None),
+            )
+        ).all()
+    )
+    for appt_id, practice_id, patient_id in rows:
+        if appt_id in taken or patient_id in open_for_patient:
+            continue
+        task = open_task(
+            session,
+            practices,
+            practice_id=practice_id,
+            workflow=WorkflowId.INTAKE_COMPLETION,
+            triggered_at=now,
+            patient_id=patient_id,
+            focus=(FocusKind.APPOINTMENT, appt_id),
+        )
+        open_for_patient.add(patient_id)
+        out.intakes += 1
+        out.task_ids.append(task.id)
+
+
+def _open_referrals(
+    session: Session, practices: _Practices, now: datetime, out: RunSummary
+) -> None:
+    taken = _focus_ids(session, WorkflowId.REFERRAL_FOLLOW_UP)
+    rows = session.scalars(
+        select(models.Referral)
+        .where(
+            models.Referral.referred_at <= now - REFERRAL_AGE,
+            models.Referral.status.in_([str(ReferralStatus.SENT), str(ReferralStatus.RECEIVED)]),
+        )
+        .order_by(models.Referral.referred_at, models.Referral.id)
+    ).all()
+    for ref in rows:
+        if ref.id in taken:
+            continue
+        task = open_task(
+            session,
+            practices,
+            practice_id=ref.practice_id,
+            workflow=WorkflowId.REFERRAL_FOLLOW_UP,
+            triggered_at=now,
+            patient_id=ref.patient_id,
+            focus=(FocusKind.REFERRAL, ref.id),
+        )
+        out.referrals += 1
+        out.task_ids.append(task.id)
+
+
+def _tasks_with_open_escalations(session: Session) -> set[str]:
+    return set(
+        session.scalars(
+            select(models.Escalation.task_id).where(
+                models.Escalation.status != str(EscalationStatus.RESOLVED)
+            )
+        ).all()
+    )
+
+
+def _reopen_retries(session: Session, now: datetime, out: RunSummary) -> None:
+    escalated = _tasks_with_open_escalations(session)
+    rows = session.scalars(
+        select(models.Task).where(
+            models.Task.status == str(TaskStatus.ON_HOLD),
+            models.Task.next_attempt_at.is_not(None),
+            models.Task.next_attempt_at <= now,
+        )
+    ).all()
+    for task in rows:
+        if task.id in escalated:
+            continue
+        task.status = str(TaskStatus.READY)
+        touch(task, now)
+        log_task(session, task)
+        out.reopened += 1
+
+
+def _escalate_failed_contact(session: Session, now: datetime, out: RunSummary) -> None:
+    route = EscalationRoute.REPEATED_FAILED_CONTACT
+    already = set(
+        session.scalars(
+            select(models.Escalation.task_id).where(models.Escalation.route == str(route))
+        ).all()
+    )
+    live = [
+        s for s in _TERMINAL if s != str(TaskStatus.FAILED)
+    ]  # completed/cancelled/entered-in-error need no one
+    for workflow_id, workflow in WORKFLOWS.items():
+        rows = session.scalars(
+            select(models.Task).where(
+                models.Task.workflow == str(workflow_id),
+                models.Task.attempts >= workflow.policy.max_attempts,
+                models.Task.status.not_in(live),
+            )
+        ).all()
+        for task in rows:
+            if task.id in already:
+                continue
+            try:
+                raise_escalation(
+                    session,
+                    task=task,
+                    escalation_id=models.new_id(),
+                    route=route,
+                    reason=f"{task.attempts} contact attempts without reaching the patient",
+                    raised_by=SYSTEM_ACTOR,
+                    now=now,
+                )
+            except ApiError:
+                log.warning("practice %s has no repeated-failed-contact contact", task.practice_id)
+                continue
+            hold(task)
+            touch(task, now)
+            log_task(session, task)
+            out.escalated += 1
+
+
+def run_once(session: Session, *, now: datetime | None = None) -> RunSummary:
+    """One pass of the periodic job, committed as one transaction."""
+    now = now or models.utcnow()
+    session.commit()  # a fresh transaction: fresh snapshot, SQLite write lock
+    out = RunSummary()
+    if session.get_bind().dialect.name == "postgresql":
+        got = session.execute(
+            text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": JOB_LOCK_KEY}
+        ).scalar_one()
+        if not got:
+            session.rollback()
+            out.skipped = True
+            return out
+    try:
+        practices = _Practices(session)
+        _open_confirmations(session, practices, now, out)
+        _open_intakes(session, practices, now, out)
+        _open_referrals(session, practices, now, out)
+        _reopen_retries(session, now, out)
+        _escalate_failed_contact(session, now, out)
+        if out.created or out.reopened or out.escalated:
+            audit.record(
+                session,
+                actor_id=None,
+                action="trigger.run",
+                resource=f"tasks:{out.created}:{out.reopened}:{out.escalated}",
+                client="trigger-job",
+            )
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return out
+
+
+# --- the missed-call webhook ---------------------------------------------------------
+
+
+def practice_for_key(session: Session, key: str | None) -> models.Practice | None:
+    """The practice whose webhook key this is, compared in constant time."""
+    import hmac
+
+    if not key or len(key) > 256:
+        return None
+    digest = token_digest(key)
+    found: models.Practice | None = None
+    # Compare against every practice (a handful) so timing does not reveal which matched.
+    for practice in session.scalars(select(models.Practice)):
+        if hmac.compare_digest(practice.webhook_key_hash, digest):
+            found = practice
+    return found
+
+
+_NOT_DIGITS = re.compile(r"[^0-9]")
+
+
+def phone_candidates(raw: str) -> list[str]:
+    """The spellings a stored (E.164) number may have for what a phone system sent."""
+    digits = _NOT_DIGITS.sub("", raw)
+    out = [raw.strip()]
+    if len(digits) == 10:
+        out.append(f"+1{digits}")
+    elif digits:
+        out.append(f"+{digits}")
+    return list(dict.fromkeys(out))
+
+
+def missed_call(
+    session: Session, practice: models.Practice, *, caller_phone: str, called_at: datetime
+) -> models.Task:
+    """The task for a missed call: the caller's open one, or a new one (caller commits)."""
+    candidates = phone_candidates(caller_phone)
+    patient = session.scalars(
+        select(models.Patient)
+        .where(models.Patient.practice_id == practice.id, models.Patient.phone.in_(candidates))
+        .order_by(models.Patient.id)
+        .limit(1)
+    ).first()
+    open_stmt = select(models.Task).where(
+        models.Task.practice_id == practice.id,
+        models.Task.workflow == str(WorkflowId.MISSED_CALL_RECOVERY),
+        models.Task.status.not_in(_TERMINAL),
+    )
+    if patient is not None:
+        open_stmt = open_stmt.where(models.Task.patient_id == patient.id)
+    else:
+        open_stmt = open_stmt.where(
+            models.Task.patient_id.is_(None), models.Task.caller_phone.in_(candidates)
+        )
+    existing = session.scalars(open_stmt.order_by(models.Task.created_at).limit(1)).first()
+    if existing is not None:
+        # A second call before anyone called back is the same piece of work.
+        return existing
+    return open_task(
+        session,
+        _Practices(session),
+        practice_id=practice.id,
+        workflow=WorkflowId.MISSED_CALL_RECOVERY,
+        triggered_at=called_at,
+        patient_id=patient.id if patient else None,
+        caller_phone=candidates[-1] if patient is None else None,
+        priority=Priority.URGENT,
+        next_action="Call back the missed caller",
+    )
+
+
+# --- the periodic loop ------------------------------------------------------------------
+
+
+def interval_from_env() -> float:
+    """`ASSISTANT_API_TRIGGER_INTERVAL` seconds (default 60); 0 or less turns the job off."""
+    raw = os.environ.get("ASSISTANT_API_TRIGGER_INTERVAL", "")
+    try:
+        return float(raw) if raw.strip() else DEFAULT_INTERVAL_SECONDS
+    except ValueError:
+        log.warning("ignoring ASSISTANT_API_TRIGGER_INTERVAL: not a number")
+        return DEFAULT_INTERVAL_SECONDS
+
+
+async def run_periodically(session_factory: Callable[[], Session], interval: float) -> None:
+    """Run the job every `interval` seconds until cancelled; a failed pass is logged, not fatal."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await asyncio.to_thread(_run_with_new_session, session_factory)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("periodic trigger job failed; retrying next interval")
+
+
+def _run_with_new_session(session_factory: Callable[[], Session]) -> RunSummary:
+    with session_factory() as session:
+        summary = run_once(session)
+    if summary.created or summary.reopened or summary.escalated:
+        log.info(
+            "trigger job: %d new tasks, %d re-opened, %d escalated",
+            summary.created,
+            summary.reopened,
+            summary.escalated,
+        )
+    return summary
+
+
+def start_trigger_job(session_factory: Callable[[], Session]) -> asyncio.Task[None] | None:
+    """Start the periodic job on the running loop (from the app's lifespan); None if off."""
+    interval = interval_from_env()
+    if interval <= 0:
+        return None
+    return asyncio.create_task(run_periodically(session_factory, interval), name="trigger-job")
+
+
+async def stop_trigger_job(job: asyncio.Task[None] | None) -> None:
+    if job is None:
+        return
+    job.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await job
