@@ -1,0 +1,146 @@
+"""Natural-language due times, read on the practice's wall clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pendulum
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from followup_core.due_phrases import parse_due
+from followup_core.errors import DuePhraseError
+
+NY = "America/New_York"
+NOW = pendulum.datetime(2026, 11, 24, 10, 0, tz=NY)  # a Tuesday
+
+
+def due(text: str, now: datetime = NOW, tz: str = NY) -> pendulum.DateTime:
+    got = parse_due(text, now=now, tz=tz)
+    assert got.timezone_name == "UTC"
+    return got.in_timezone(tz)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("tomorrow 10am", (2026, 11, 25, 10, 0)),
+        ("Tomorrow at 10:15 AM", (2026, 11, 25, 10, 15)),
+        ("10am tomorrow", (2026, 11, 25, 10, 0)),
+        ("in 2 hours", (2026, 11, 24, 12, 0)),
+        ("in an hour", (2026, 11, 24, 11, 0)),
+        ("in half an hour", (2026, 11, 24, 10, 30)),
+        ("in 1h30m", (2026, 11, 24, 11, 30)),
+        ("in 2 hours and 30 minutes", (2026, 11, 24, 12, 30)),
+        ("in 3 days", (2026, 11, 27, 10, 0)),
+        ("in 1 week", (2026, 12, 1, 10, 0)),
+        ("mon 9:30", (2026, 11, 30, 9, 30)),
+        ("friday", (2026, 11, 27, 9, 0)),
+        ("tuesday", (2026, 12, 1, 9, 0)),  # a bare weekday is after today
+        ("this tuesday 4pm", (2026, 11, 24, 16, 0)),
+        ("next fri 2:30pm", (2026, 11, 27, 14, 30)),
+        ("next week", (2026, 11, 30, 9, 0)),
+        ("2026-12-01 14:00", (2026, 12, 1, 14, 0)),
+        ("2026-12-01T14:00", (2026, 12, 1, 14, 0)),
+        ("12/01", (2026, 12, 1, 9, 0)),
+        ("dec 1 2pm", (2026, 12, 1, 14, 0)),
+        ("Dec 25th, 2026 at 9:15am", (2026, 12, 25, 9, 15)),
+        ("1 jan", (2027, 1, 1, 9, 0)),  # a date without a year is the next one
+        ("3pm", (2026, 11, 24, 15, 0)),
+        ("9am", (2026, 11, 25, 9, 0)),  # a time alone is its next occurrence
+        ("noon on friday", (2026, 11, 27, 12, 0)),
+        ("eod", (2026, 11, 24, 17, 0)),
+        ("tonight", (2026, 11, 24, 18, 0)),
+        ("at 14", (2026, 11, 24, 14, 0)),
+        ("now", (2026, 11, 24, 10, 0)),
+    ],
+)
+def test_phrases(text: str, expected: tuple[int, ...]) -> None:
+    assert due(text) == pendulum.datetime(*expected, tz=NY)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("yesterday", "try"),
+        ("whenever", "try"),
+        ("tomorrow 5", "5am or 5pm"),
+        ("today 8am", "passed"),
+        ("2020-01-01", "passed"),
+        ("2026-02-30", "no such date"),
+        ("13pm", "1 to 12"),
+        ("tomorrow 25:00", "23"),
+        ("tomorrow 10:75", "59"),
+        ("in 2 parsecs", "unit"),
+        ("in 1.5 days", "whole days"),
+        ("in soon", "in 2 hours"),
+        ("in 500 weeks", "two years"),
+        ("tomorrow at lunch", "time"),
+        ("3pm on someday", "day"),
+        ("x" * 100, "too long"),
+    ],
+)
+def test_bad_phrases_give_one_line_reasons(text: str, reason: str) -> None:
+    with pytest.raises(DuePhraseError) as info:
+        parse_due(text, now=NOW, tz=NY)
+    assert reason in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_read_in_the_practice_zone_not_the_assistants() -> None:
+    # The assistant sits in Berlin; the practice is in Denver.
+    now = pendulum.datetime(2026, 11, 24, 22, 0, tz="Europe/Berlin")  # 14:00 in Denver
+    got = parse_due("tomorrow 10am", now=now, tz="America/Denver")
+    assert got == pendulum.datetime(2026, 11, 25, 10, 0, tz="America/Denver")
+    assert got == datetime(2026, 11, 25, 17, 0, tzinfo=UTC)
+
+
+def test_dst_days() -> None:
+    before_spring = pendulum.datetime(2026, 3, 7, 12, 0, tz=NY)
+    # "in 1 day" keeps the wall clock; "in 24 hours" is elapsed time.
+    assert due("in 1 day", before_spring) == pendulum.datetime(2026, 3, 8, 12, 0, tz=NY)
+    assert due("in 24 hours", before_spring) == pendulum.datetime(2026, 3, 8, 13, 0, tz=NY)
+    assert due("tomorrow 9am", before_spring).utcoffset() == timedelta(hours=-4)
+    # 02:30 does not exist on spring-forward day: it moves forward, never errors.
+    assert due("tomorrow 02:30", before_spring) == pendulum.datetime(2026, 3, 8, 3, 30, tz=NY)
+    with pytest.raises(ValueError):
+        parse_due("now", now=datetime(2026, 1, 1), tz=NY)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    now=st.datetimes(
+        min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)
+    ),
+    tz=st.sampled_from(["America/New_York", "America/Denver", "America/Phoenix"]),
+    phrase=st.sampled_from(
+        ["tomorrow 10am", "mon 9:30", "friday", "next week", "3pm", "eod", "in 2 hours"]
+    ),
+)
+def test_results_are_never_in_the_past_and_land_on_the_wall_clock(now, tz, phrase) -> None:
+    try:
+        got = parse_due(phrase, now=now, tz=tz)
+    except DuePhraseError as err:
+        assert phrase == "eod" and "passed" in str(err)  # only eod can be past (after 17:00)
+        return
+    assert got >= now
+    assert got - now <= timedelta(days=8)
+    local = got.in_timezone(tz)
+    if phrase == "tomorrow 10am":
+        assert (local.hour, local.minute) == (10, 0)
+        assert local.date() == pendulum.instance(now).in_timezone(tz).date() + timedelta(days=1)
+    if phrase == "mon 9:30":
+        assert (local.isoweekday(), local.hour, local.minute) == (1, 9, 30)
+
+
+@given(text=st.text(max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_any_text_parses_or_raises_due_phrase_error(text: str) -> None:
+    try:
+        got = parse_due(text, now=NOW, tz=NY)
+    except DuePhraseError:
+        return
+    assert got >= NOW
