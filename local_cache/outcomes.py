@@ -36,20 +36,29 @@ def advance(
 ) -> TaskOut | None:
     """The task as the outcome leaves it, or None when the rules leave it where it is.
 
-    Raises `UnknownOutcome`/`MissingField` for an outcome the workflow does not
-    accept (nothing is recorded then). An `IllegalTransition` (the task was
+    Raises `UnknownOutcome`/`MissingField`/`ChannelNotAllowed` for an attempt
+    the workflow (or the patient's consent) does not accept, exactly as the
+    server would refuse it with a 422; nothing is recorded then. An `IllegalTransition` (the task was
     already closed) is not an error here: the call happened and is recorded,
     the server flags it for review.
     """
     from followup_core.task_state import apply_outcome
 
     workflow = WORKFLOWS[task.workflow]
+    outcome = workflow.check_attempt(
+        outcome=attempt.outcome,
+        channel=attempt.channel,
+        identity_verified=attempt.identity_verified,
+        has_next_step=attempt.next_step is not None,
+        notes=attempt.notes,
+        consent=patient.consent if patient else None,
+    )
     try:
         update = apply_outcome(
             workflow=workflow,
             status=task.status,
             attempts=task.attempts,
-            outcome=attempt.outcome,
+            outcome=outcome,
             ended_at=attempt.ended_at,
             next_step=attempt.next_step,
             calendar=_calendar(practice),
