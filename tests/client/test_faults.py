@@ -17,7 +17,7 @@ from followup_core.schemas import Health
 from tests.client.faults import DropAfterSendTransport
 from tests.client.stub_server import Recorder, StubServer
 
-N = 1000
+N = 300  # the 1,000-attempt run is against the real API (test_real_api.py)
 # Short waits: the fault fires every third request, and the test is about
 # correctness, not about how patient the backoff is.
 QUICK = RetryPolicy(wait_initial=0.005, wait_max=0.05, wait_jitter=0.005)
