@@ -9,7 +9,10 @@ daylight-saving changes move them correctly.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC as STD_UTC
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pendulum
 from pendulum import DateTime
@@ -35,12 +38,39 @@ def to_utc(at: datetime) -> DateTime:
     return pendulum.instance(at).in_timezone(UTC)
 
 
-def _wall(day: date, minutes: int, tz: str) -> DateTime:
-    """`minutes` after midnight of `day` on the wall clock of `tz`, in UTC."""
+def _plain_utc(at: datetime) -> datetime:
+    """A stdlib UTC datetime: internal arithmetic avoids pendulum's costly Interval objects."""
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError("business time needs a timezone-aware datetime")
+    u = at.astimezone(STD_UTC)
+    return datetime(
+        u.year, u.month, u.day, u.hour, u.minute, u.second, u.microsecond, tzinfo=STD_UTC
+    )
+
+
+def _out(at: datetime) -> DateTime:
+    return pendulum.instance(at).in_timezone(UTC)
+
+
+@lru_cache(maxsize=512)
+def zone(name: str) -> ZoneInfo:
+    """A time zone by IANA name; ValueError (not KeyError) for an unknown one."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r}") from None
+
+
+def _wall(day: date, minutes: int, tz: str) -> datetime:
+    """`minutes` after midnight of `day` on the wall clock of `tz`, as a stdlib UTC datetime.
+
+    A wall time skipped by a spring-forward change (02:30) lands after the gap
+    (03:30), as pendulum does; fold=0 picks the earlier of a repeated hour.
+    """
     if minutes == _DAY_MINUTES:
         day, minutes = day + timedelta(days=1), 0
-    local = pendulum.datetime(day.year, day.month, day.day, minutes // 60, minutes % 60, tz=tz)
-    return local.in_timezone(UTC)
+    local = datetime(day.year, day.month, day.day, minutes // 60, minutes % 60, tzinfo=zone(tz))
+    return local.astimezone(STD_UTC)
 
 
 class PracticeCalendar:
@@ -49,7 +79,7 @@ class PracticeCalendar:
     def __init__(
         self, timezone: str, hours: Sequence[BusinessHours], holidays: Iterable[date] = ()
     ) -> None:
-        pendulum.timezone(timezone)  # raises InvalidTimezone (a ValueError) for a bad name
+        zone(timezone)  # ValueError for a bad name
         self.timezone = timezone
         self.holidays = frozenset(holidays)
         week: dict[int, list[tuple[int, int]]] = {}
@@ -63,6 +93,10 @@ class PracticeCalendar:
         self._week = {day: _merge(spans) for day, spans in week.items()}
         # Longest possible run of closed days: a week per holiday, plus one.
         self._max_gap_days = 7 * (len(self.holidays) + 2)
+        # Spans per local day, memoised: the periodic job and the cache ask about
+        # the same few days for thousands of tasks, and building zoned datetimes
+        # dominates the cost. The calendar is immutable, so entries never go stale.
+        self._day_cache: dict[date, list[tuple[datetime, datetime]]] = {}
 
     @classmethod
     def from_practice(cls, practice: PracticeOut) -> PracticeCalendar:
@@ -81,19 +115,32 @@ class PracticeCalendar:
 
     def openings_on(self, day: date) -> list[tuple[DateTime, DateTime]]:
         """The (opens, closes) spans of a local calendar day, in UTC; empty when closed."""
-        if not self.is_working_day(day):
-            return []
-        return [
-            (_wall(day, o, self.timezone), _wall(day, c, self.timezone))
-            for o, c in self._week[day.isoweekday()]
-        ]
+        return [(_out(opens), _out(closes)) for opens, closes in self._spans(day)]
 
-    def _openings_from(self, at: DateTime) -> Iterator[tuple[DateTime, DateTime]]:
+    def _spans(self, day: date) -> list[tuple[datetime, datetime]]:
+        cached = self._day_cache.get(day)
+        if cached is not None:
+            return cached
+        spans: list[tuple[datetime, datetime]] = []
+        if self.is_working_day(day):
+            spans = [
+                (_wall(day, o, self.timezone), _wall(day, c, self.timezone))
+                for o, c in self._week[day.isoweekday()]
+            ]
+        if len(self._day_cache) >= 4096:
+            self._day_cache.clear()
+        self._day_cache[day] = spans
+        return spans
+
+    def _local_date(self, at: datetime) -> date:
+        return at.astimezone(zone(self.timezone)).date()
+
+    def _openings_from(self, at: datetime) -> Iterator[tuple[datetime, datetime]]:
         """Opening spans that end after `at`, in order, for ever."""
-        day = at.in_timezone(self.timezone).date()
+        day = self._local_date(at)
         closed_run = 0
         while True:
-            spans = [s for s in self.openings_on(day) if s[1] > at]
+            spans = [span for span in self._spans(day) if span[1] > at]
             if spans:
                 closed_run = 0
                 yield from spans
@@ -104,13 +151,14 @@ class PracticeCalendar:
             day = day + timedelta(days=1)
 
     def is_open(self, at: datetime) -> bool:
-        utc = to_utc(at)
-        day = utc.in_timezone(self.timezone).date()
-        return any(opens <= utc < closes for opens, closes in self.openings_on(day))
+        utc = _plain_utc(at)
+        return any(opens <= utc < closes for opens, closes in self._spans(self._local_date(utc)))
 
     def next_open(self, at: datetime) -> DateTime:
         """`at` itself when open, otherwise the next opening."""
-        utc = to_utc(at)
+        return _out(self._next_open(_plain_utc(at)))
+
+    def _next_open(self, utc: datetime) -> datetime:
         opens, _ = next(self._openings_from(utc))
         return max(opens, utc)
 
@@ -122,19 +170,19 @@ class PracticeCalendar:
         """
         if delta < timedelta(0):
             raise ValueError("business time only moves forward")
-        utc = to_utc(at)
+        utc = _plain_utc(at)
         remaining = delta
         for opens, closes in self._openings_from(utc):
             start = max(opens, utc)
             available = closes - start
             if remaining <= available:
-                return start + remaining
+                return _out(start + remaining)
             remaining -= available
         raise AssertionError("unreachable: _openings_from never ends")
 
     def business_time_between(self, start: datetime, end: datetime) -> timedelta:
         """Open time from `start` to `end` (negative when `end` is earlier): SLA countdowns."""
-        a, b = to_utc(start), to_utc(end)
+        a, b = _plain_utc(start), _plain_utc(end)
         if b < a:
             return -self.business_time_between(b, a)
         total = timedelta(0)
@@ -154,15 +202,17 @@ class PracticeCalendar:
         """The first moment at or after `at` when the practice is open *and* the patient's
         calling window is open. Falls back to the next opening if the two never meet.
         """
-        t = self.next_open(at)
-        if patient_tz is None:
-            patient_tz = self.timezone
+        if not window_start < window_end:
+            raise ValueError("the calling window must start before it ends")
+        start = _plain_utc(at)
+        t = self._next_open(start)
+        tz = patient_tz or self.timezone
         for _ in range(64):
-            in_window = next_in_calling_window(t, patient_tz, window_start, window_end)
+            in_window = _in_window(t, tz, window_start, window_end)
             if in_window == t:
-                return t
-            t = self.next_open(in_window)
-        return self.next_open(at)
+                return _out(t)
+            t = self._next_open(in_window)
+        return _out(self._next_open(start))
 
 
 def next_in_calling_window(
@@ -171,8 +221,11 @@ def next_in_calling_window(
     """`at` if it falls in the patient's daily calling window, else the window's next start."""
     if not window_start < window_end:
         raise ValueError("the calling window must start before it ends")
-    utc = to_utc(at)
-    day = utc.in_timezone(patient_tz).date()
+    return _out(_in_window(_plain_utc(at), patient_tz, window_start, window_end))
+
+
+def _in_window(utc: datetime, patient_tz: str, window_start: time, window_end: time) -> datetime:
+    day = utc.astimezone(zone(patient_tz)).date()
     start_min = window_start.hour * 60 + window_start.minute
     end_min = window_end.hour * 60 + window_end.minute
     opens, closes = _wall(day, start_min, patient_tz), _wall(day, end_min, patient_tz)

@@ -219,3 +219,16 @@ def test_calling_window_result_is_inside_the_window(at, zone, start, length) -> 
     assert got >= at
     assert w_start <= got.in_timezone(zone).time() < w_end
     assert got - at < timedelta(days=1, hours=2)
+
+
+def test_opening_inside_a_dst_gap_moves_after_the_gap() -> None:
+    night = PracticeCalendar(NY, [BusinessHours(weekday=7, opens="02:30", closes="06:00")])
+    # 02:30 does not exist on 8 March 2026 in New York: the opening is 03:30 EDT.
+    assert night.next_open(datetime(2026, 3, 8, 0, 0, tzinfo=UTC)) == datetime(
+        2026, 3, 8, 7, 30, tzinfo=UTC
+    )
+    assert night.business_time_between(
+        datetime(2026, 3, 8, 0, 0, tzinfo=UTC), datetime(2026, 3, 9, 0, 0, tzinfo=UTC)
+    ) == timedelta(hours=2, minutes=30)
+    with pytest.raises(ValueError, match="time zone"):
+        next_in_calling_window(datetime(2026, 3, 8, tzinfo=UTC), "Nowhere/Town", time(9), time(17))
