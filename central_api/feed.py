@@ -214,7 +214,7 @@ def read_page(session: Session, scope: Scope, *, after: int, limit: int) -> Sync
             chunk = wanted[start : start + 900]
             for task_id, owner_id in session.execute(
                 select(models.Task.id, models.Task.owner_id).where(models.Task.id.in_(chunk))
-            ).tuples():
+            ):
                 task_owner[task_id] = owner_id
 
     changes: list[Change] = []
