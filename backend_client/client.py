@@ -96,6 +96,9 @@ class ApiClient:
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
     ) -> None:
         self.base_url = check_base_url(base_url)  # raises before any socket is opened
+        if transport is not None and ca_file is not None:
+            # A supplied transport owns TLS; silently dropping the CA would be a trap.
+            raise ValueError("give ca_file to make_transport() when you supply a transport")
         self.token = token
         self.client_label = client_label
         self.retry = retry or RetryPolicy()

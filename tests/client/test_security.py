@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from backend_client import ApiClient, RetryPolicy
+from backend_client import ApiClient, RetryPolicy, make_transport
 from backend_client.errors import InsecureURL, TLSError
 from tests.client.certs import CertFiles, make_certs
+from tests.client.faults import DropAfterSendTransport
 from tests.client.stub_server import Recorder, StubServer, running_stub
 
 
@@ -96,3 +97,13 @@ async def test_unknown_certificate_is_a_tls_error_not_offline(tls_stub: StubServ
             await api.health()
     recorder: Recorder = tls_stub.recorder
     assert recorder.seen("/v1/health") == []  # the request never got past the handshake
+
+
+async def test_wrapped_transport_keeps_the_custom_ca(
+    tls_stub: StubServer, certs: CertFiles
+) -> None:
+    with pytest.raises(ValueError):
+        ApiClient(tls_stub.url, ca_file=str(certs.ca_file), transport=make_transport())
+    wrapped = DropAfterSendTransport(make_transport(ca_file=str(certs.ca_file)), drop_every=1000)
+    async with ApiClient(tls_stub.url, transport=wrapped) as api:
+        assert (await api.health()).status == "ok"
