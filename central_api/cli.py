@@ -57,9 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", parents=[db], help="migrate, then serve the API with uvicorn")
     serve.add_argument(
-        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+        "--host", help="address to listen on (ASSISTANT_API_HOST; default 127.0.0.1)"
     )
-    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    serve.add_argument(
+        "--port", type=int, help="port to listen on (ASSISTANT_API_PORT; default 8000)"
+    )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
 
     sub.add_parser(
@@ -109,18 +111,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from central_api.db import migrate
 
     url = _db_url(args.db)
-    if not 0 <= args.port <= 65535:
+    defaults = Settings()
+    host = args.host or defaults.host
+    port = defaults.port if args.port is None else args.port
+    if not 0 <= port <= 65535:
         raise CliError("--port must be between 0 and 65535")
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     migrate(url)
-    app = create_app(Settings(db=url, host=args.host, port=args.port))
+    app = create_app(defaults.model_copy(update={"db": url, "host": host, "port": port}))
     # uvicorn's own access log would print query strings; ours logs the path only.
     uvicorn.run(
         app,
-        host=args.host,
-        port=args.port,
+        host=host,
+        port=port,
         access_log=False,
         log_level=args.log_level,
         server_header=False,
@@ -199,6 +204,9 @@ def cmd_create_user(args: argparse.Namespace) -> int:
         raise CliError("--display-name must be 1 to 200 characters")
     url = _db_url(args.db)
     password = _read_new_password()
+    from central_api.db import migrate
+
+    migrate(url)
     if not 8 <= len(password) <= 256:
         raise CliError("the password must be 8 to 256 characters")
     factory = _session_factory(url)

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from central_api.core.config import Settings
@@ -30,6 +30,7 @@ _hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 # A token's last use is written at most this often (saves a write per request).
 TOUCH_EVERY = timedelta(seconds=15)
+DEAD_TOKEN_GRACE = timedelta(days=1)
 
 
 def hash_password(password: str) -> str:
@@ -68,6 +69,16 @@ def issue_token(
 ) -> tuple[str, Token]:
     """Store a new session token for `user` (caller commits); returns the plain token once."""
     now = now or utcnow()
+    # Dead sessions of this user are kept a day (so a late request still gets a clear
+    # 401 for a known token) and then dropped, so the table does not grow forever.
+    session.execute(
+        delete(Token).where(
+            Token.user_id == user.id,
+            or_(
+                Token.expires_at < now - DEAD_TOKEN_GRACE, Token.revoked_at < now - DEAD_TOKEN_GRACE
+            ),
+        )
+    )
     token = new_token()
     row = Token(
         token_hash=token_digest(token),

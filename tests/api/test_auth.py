@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from central_api.models import AuditEntry, Token, User, utcnow
+from tests.api.conftest import ApiHarness
 from tests.api.platform_fixtures import Platform, platform
 
 __all__ = ["platform"]
@@ -191,3 +192,51 @@ def test_sign_ins_are_audited_without_secrets(platform: Platform) -> None:
         assert platform.password not in text
         assert "wrong-pw-1" not in text
         assert token not in text
+
+
+# --- the same rules on every backend (in-process, uvicorn on SQLite, uvicorn on PostgreSQL) --
+
+
+def test_sign_in_me_sign_out_on_every_backend(api: ApiHarness) -> None:
+    username = api.username("assistant")
+    token = api.login(username)
+    headers = {"Authorization": f"Bearer {token}"}
+    with api.client(headers=headers) as client:
+        me = client.get("/v1/me")
+        assert me.status_code == 200
+        assert me.json()["username"] == username
+        assert me.json()["practice_ids"] == api.user(username)["practice_ids"]
+        assert client.post("/v1/auth/logout").status_code == 204
+        assert client.get("/v1/me").status_code == 401
+
+
+def test_expiry_on_every_backend(api: ApiHarness) -> None:
+    token = api.login(api.username("supervisor"))
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    with api.session() as session:
+        session.execute(
+            update(Token)
+            .where(Token.token_hash == digest)
+            .values(last_used_at=utcnow() - timedelta(minutes=31))
+        )
+        session.commit()
+    with api.client(headers={"Authorization": f"Bearer {token}"}) as client:
+        assert client.get("/v1/me").status_code == 401
+
+
+def test_lockout_on_every_backend(api: ApiHarness) -> None:
+    username = api.username("assistant", practice=1)
+    with api.client() as client:
+        for _ in range(5):
+            response = client.post(
+                "/v1/auth/login", json={"username": username, "password": "wrong-password"}
+            )
+            assert response.status_code == 401
+        locked = client.post(
+            "/v1/auth/login", json={"username": username, "password": api.password}
+        )
+    assert locked.status_code == 429
+    assert int(locked.headers["Retry-After"]) > 0
+    with api.session() as session:  # unlock for the rest of the module
+        session.execute(update(User).where(User.username == username).values(locked_until=None))
+        session.commit()

@@ -45,9 +45,10 @@ def db(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'cli.db'}"
 
 
-def test_create_user_then_verify_audit_then_tamper(db: str) -> None:
+def test_create_user_then_verify_audit_then_tamper(
+    db: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     password = secrets.token_urlsafe(12)
-    assert run("migrate", "--db", db).returncode == 0
     created = run(
         "create-user",
         "--username",
@@ -61,21 +62,10 @@ def test_create_user_then_verify_audit_then_tamper(db: str) -> None:
     assert created.returncode == 0, created.stderr
     assert password not in created.stdout + created.stderr
 
-    duplicate = run(
-        "create-user",
-        "--db",
-        db,
-        "--username",
-        "sup.one",
-        "--role",
-        "supervisor",
-        "--display-name",
-        "Again",
-        env={"ASSISTANT_API_PASSWORD": password},
-    )
-    assert duplicate.returncode == 1
-    assert "already exists" in duplicate.stderr
-    _no_traceback(duplicate)
+    monkeypatch.setenv("ASSISTANT_API_PASSWORD", password)
+    argv = ["--username", "sup.one", "--role", "supervisor", "--display-name", "Again"]
+    assert main(["create-user", "--db", db, *argv]) == 1
+    assert "already exists" in capsys.readouterr().err
 
     intact = run("audit", "verify", "--db", db)
     assert intact.returncode == 0, intact.stderr
@@ -92,7 +82,9 @@ def test_create_user_then_verify_audit_then_tamper(db: str) -> None:
     _no_traceback(broken)
 
 
-def test_seed_json_and_generated_password_shown_once(db: str) -> None:
+def test_seed_json_and_generated_password_shown_once(
+    db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     proc = run("seed", "--db", db, "--size", "100", "--json")
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
@@ -111,9 +103,11 @@ def test_seed_json_and_generated_password_shown_once(db: str) -> None:
 
         assert verify_password(user.password_hash, password)
     engine.dispose()
-    again = run("seed", "--db", db, "--size", "100", "--demo-password", password)
-    assert again.returncode == 1  # refuses to seed twice, in one line
-    _no_traceback(again)
+    # Refuses to seed twice, in one line.
+    assert main(["seed", "--db", db, "--size", "100", "--demo-password", password]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
 
 
 def test_serve_migrates_and_logs_no_query_strings(tmp_path: Path) -> None:

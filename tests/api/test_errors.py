@@ -6,13 +6,16 @@ but never echo submitted values, and the OpenAPI schema documents every status.
 
 from __future__ import annotations
 
+import json
 import logging
+import socket
 from collections.abc import Iterator
 
 import pytest
 
 from central_api.errors import ApiError
 from followup_core.schemas import MAX_BODY_BYTES
+from tests.api.conftest import ApiHarness
 from tests.api.platform_fixtures import Platform, shared_platform
 
 __all__ = ["shared_platform"]
@@ -234,3 +237,78 @@ def test_openapi_documents_every_response(shared_platform: Platform) -> None:
     login = schema["paths"]["/v1/auth/login"]["post"]["responses"]
     assert "Retry-After" in login["429"]["headers"]
     assert {"403"} <= set(schema["paths"]["/v1/audit"]["get"]["responses"])
+
+
+# --- over a real socket: what TestClient cannot send --------------------------------------
+
+
+def _raw_request(url: str, request: bytes, *, chunks: list[bytes] | None = None) -> bytes:
+    """Send bytes as-is to the server and return its full reply (the server closes on error)."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(request)
+        for chunk in chunks or []:
+            try:
+                sock.sendall(chunk)
+            except OSError:
+                break  # the server answered early and closed: that is the point
+        reply = b""
+        while b"\r\n\r\n" not in reply or not _complete(reply):
+            data = sock.recv(65536)
+            if not data:
+                break
+            reply += data
+        return reply
+
+
+def _complete(reply: bytes) -> bool:
+    head, _, body = reply.partition(b"\r\n\r\n")
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            return len(body) >= int(line.split(b":")[1])
+    return False
+
+
+def _status_and_body(reply: bytes) -> tuple[int, dict[str, object]]:
+    head, _, body = reply.partition(b"\r\n\r\n")
+    status = int(head.split(b" ")[1])
+    return status, json.loads(body)
+
+
+def test_real_server_rejects_declared_oversize_without_reading_it(api: ApiHarness) -> None:
+    if api.server is None:
+        pytest.skip("needs a socket")
+    head = (
+        b"POST /v1/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\n"
+        + f"Content-Length: {MAX_BODY_BYTES + 1}\r\n\r\n".encode()
+    )
+    status, body = _status_and_body(_raw_request(api.url, head))
+    assert status == 413
+    assert body == {"error": {"code": "body-too-large", "message": "request body over 1 MiB"}}
+
+
+def test_real_server_rejects_chunked_oversize(api: ApiHarness) -> None:
+    if api.server is None:
+        pytest.skip("needs a socket")
+    head = (
+        b"POST /v1/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    piece = b"a" * 65536
+    chunk = f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
+    status, body = _status_and_body(_raw_request(api.url, head, chunks=[chunk] * 20))
+    assert status == 413
+    assert isinstance(body["error"], dict)
+    assert body["error"]["code"] == "body-too-large"
+
+
+def test_real_server_malformed_json_and_unknown_route(api: ApiHarness) -> None:
+    with api.client() as client:
+        malformed = client.post(
+            "/v1/auth/login", content=b'{"username":', headers={"Content-Type": "application/json"}
+        )
+        assert malformed.status_code == 400
+        assert malformed.json()["error"]["code"] == "malformed-json"
+        assert client.get("/v1/nowhere").json()["error"]["code"] == "not-found"
+        assert client.put("/v1/health").json()["error"]["code"] == "method-not-allowed"

@@ -7,7 +7,6 @@ from datetime import datetime
 import pytest
 
 from central_api.models import Presence
-from tests.api.conftest import ApiHarness
 from tests.api.platform_fixtures import Platform, platform
 
 __all__ = ["platform"]
@@ -63,13 +62,3 @@ def test_other_roles_are_403(platform: Platform, role: str) -> None:
 def test_presence_needs_a_token(platform: Platform) -> None:
     response = platform.client.put("/v1/presence", json={"state": "available"})
     assert response.status_code == 401
-
-
-def test_presence_on_every_backend(api: ApiHarness) -> None:
-    with api.as_user(api.username("assistant")) as client:
-        response = client.put("/v1/presence", json={"state": "wrap-up"})
-        assert response.status_code == 200, response.text
-        assert response.json()["state"] == "wrap-up"
-        bad = client.put("/v1/presence", json={"state": "asleep"})
-        assert bad.status_code == 422
-        assert bad.json()["error"]["code"] == "invalid-request"
