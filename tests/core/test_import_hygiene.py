@@ -14,7 +14,7 @@ import followup_core
 import followup_core.business_time, followup_core.due_phrases, followup_core.enums
 import followup_core.errors, followup_core.escalation, followup_core.schemas
 import followup_core.script_templates, followup_core.scripts, followup_core.task_state
-import followup_core.workflows
+import followup_core.workflow_types, followup_core.workflows
 print(json.dumps(sorted({name.split(".")[0] for name in sys.modules})))
 """
 

@@ -26,6 +26,8 @@ IDS = [w.id.value for w in ALL]
 def test_all_eight_workflows_are_defined() -> None:
     assert set(WORKFLOWS) == set(WorkflowId)
     assert all(WORKFLOWS[w].id is w for w in WorkflowId)
+    # The server looks workflows up by the plain string stored in a row.
+    assert WORKFLOWS["appointment-confirmation"].id is WorkflowId.APPOINTMENT_CONFIRMATION
 
 
 @pytest.mark.parametrize("wf", ALL, ids=IDS)
