@@ -22,6 +22,7 @@ import json
 import os
 import secrets
 import tempfile
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,7 +91,8 @@ def _hkdf(master: bytes, purpose: bytes) -> bytes:
 def _derive(passphrase: str, salt: bytes, params: KdfParams) -> tuple[bytes, bytes]:
     """(key-encryption key, verifier) from one Argon2id run, split by HKDF."""
     master = hash_secret_raw(
-        secret=passphrase.encode("utf-8"),
+        # NFC: the same passphrase typed through different input methods is one secret.
+        secret=unicodedata.normalize("NFC", passphrase).encode("utf-8"),
         salt=salt,
         time_cost=params.iterations,
         memory_cost=params.memory_kib,
@@ -128,8 +130,12 @@ def _fsync_dir(directory: Path) -> None:
             os.close(fd)
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` (mode 0600) so a crash leaves the old or the new file."""
+def write_atomically(path: Path, data: bytes, *, exclusive: bool = False) -> None:
+    """Write `path` (mode 0600) so that a crash leaves the old file or the new one.
+
+    With `exclusive`, the file must not exist yet (FileExistsError otherwise):
+    two processes creating a key at once cannot overwrite each other's.
+    """
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".keys-", suffix=".tmp")
     try:
@@ -138,7 +144,11 @@ def write_atomically(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        if exclusive:
+            os.link(tmp, path)  # atomic create-if-absent
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -192,6 +202,41 @@ class KeyStore:
         if self.exists():
             raise KeyStoreError("a cache key already exists for this user: unlock or wipe it")
         key = secrets.token_bytes(KEY_BYTES)
+        entry = f"{self.path.stem}:{secrets.token_hex(8)}"
+        in_keyring = backend_is_secure(self.backend) and self._store_in_keyring(entry, key)
+        record = self._record(passphrase, key, keyring_entry=entry if in_keyring else None)
+        try:
+            write_atomically(self.path, json.dumps(record, indent=2).encode(), exclusive=True)
+        except OSError as exc:
+            if in_keyring:
+                self._delete_from_keyring(entry)
+            if isinstance(exc, FileExistsError):
+                raise KeyStoreError(
+                    "a cache key already exists for this user: unlock or wipe it"
+                ) from None
+            raise KeyStoreError(
+                f"the cache key file could not be written: {exc.strerror}"
+            ) from None
+        return key
+
+    def change_passphrase(self, old: str, new: str) -> None:
+        """Re-protect the same data key under a new passphrase (the cache stays readable)."""
+        if not new:
+            raise KeyStoreError("the passphrase must not be empty")
+        key = self.unlock(old)
+        current = self._read()
+        entry = (current.get("keyring") or {}).get("entry")
+        in_keyring = current["mode"] == MODE_KEYRING and isinstance(entry, str)
+        record = self._record(new, key, keyring_entry=entry if in_keyring else None)
+        try:
+            write_atomically(self.path, json.dumps(record, indent=2).encode())
+        except OSError as exc:
+            raise KeyStoreError(
+                f"the cache key file could not be written: {exc.strerror}"
+            ) from None
+
+    def _record(self, passphrase: str, key: bytes, *, keyring_entry: str | None) -> dict[str, Any]:
+        """The key file's content: KDF parameters, salt, verifier, and where the key is."""
         salt = secrets.token_bytes(SALT_BYTES)
         kek, verifier = _derive(passphrase, salt, self._kdf)
         record: dict[str, Any] = {
@@ -206,10 +251,9 @@ class KeyStore:
             },
             "verifier": _b64(verifier),
         }
-        entry = f"{self.path.stem}:{secrets.token_hex(8)}"
-        if backend_is_secure(self.backend) and self._store_in_keyring(entry, key):
+        if keyring_entry is not None:
             record["mode"] = MODE_KEYRING
-            record["keyring"] = {"service": SERVICE, "entry": entry}
+            record["keyring"] = {"service": SERVICE, "entry": keyring_entry}
         else:
             nonce = secrets.token_bytes(NONCE_BYTES)
             record["mode"] = MODE_WRAPPED
@@ -218,15 +262,7 @@ class KeyStore:
                 "nonce": _b64(nonce),
                 "ciphertext": _b64(AESGCM(kek).encrypt(nonce, key, self._aad(MODE_WRAPPED))),
             }
-        try:
-            write_atomically(self.path, json.dumps(record, indent=2).encode())
-        except OSError as exc:
-            if record["mode"] == MODE_KEYRING:
-                self._delete_from_keyring(entry)
-            raise KeyStoreError(
-                f"the cache key file could not be written: {exc.strerror}"
-            ) from None
-        return key
+        return record
 
     def verify(self, passphrase: str) -> bool:
         """Whether `passphrase` is this user's local passphrase (works offline)."""

@@ -213,3 +213,44 @@ def test_backend_security_and_discovery() -> None:
     viable = set(keyring.backend.KeyringBackend.get_viable_backends())
     assert MemoryKeyring in keyring.backend.KeyringBackend._classes
     assert MemoryKeyring not in viable and LowPriorityKeyring not in viable
+
+
+@pytest.mark.parametrize("backend_kind", ["secure", "wrapped"])
+def test_change_passphrase_keeps_the_key(
+    tmp_path: Path, passphrase: str, backend_kind: str
+) -> None:
+    ring = MemoryKeyring()
+    backend = ring if backend_kind == "secure" else fail.Keyring()
+    store = KeyStore(tmp_path, "lou", keyring_backend=backend)
+    key = store.create(passphrase)
+    new = secrets.token_urlsafe(12)
+    with pytest.raises(WrongPassphrase):
+        store.change_passphrase(passphrase + "x", new)
+    store.change_passphrase(passphrase, new)
+    assert store.unlock(new) == key
+    with pytest.raises(WrongPassphrase):
+        store.unlock(passphrase)
+    if backend_kind == "secure":
+        assert len(ring.entries) == 1
+    assert_key_in_no_file(tmp_path, key)
+
+
+def test_concurrent_create_cannot_overwrite(tmp_path: Path, passphrase: str) -> None:
+    ring = MemoryKeyring()
+    first = KeyStore(tmp_path, "max", keyring_backend=ring)
+    second = KeyStore(tmp_path, "max", keyring_backend=ring)
+    key = first.create(passphrase)
+    # The second store raced past its exists() check: the exclusive write still refuses.
+    second.exists = lambda: False  # type: ignore[method-assign]
+    with pytest.raises(KeyStoreError):
+        second.create(passphrase)
+    assert first.unlock(passphrase) == key
+    assert len(ring.entries) == 1  # the loser removed its keyring entry
+
+
+def test_passphrase_is_unicode_normalised(tmp_path: Path) -> None:
+    composed = "caf\u00e9-" + secrets.token_hex(4)
+    decomposed = composed.replace("\u00e9", "e\u0301")
+    store = KeyStore(tmp_path, "ned", keyring_backend=fail.Keyring())
+    key = store.create(composed)
+    assert store.unlock(decomposed) == key
