@@ -9,6 +9,7 @@ network, 5xx, 429) are retried first, within a small budget per call.
 
 from __future__ import annotations
 
+import logging
 import ssl
 from collections.abc import AsyncGenerator, Mapping
 from types import TracebackType
@@ -59,6 +60,12 @@ DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 STREAM_TIMEOUT = httpx.Timeout(10.0, connect=3.0, read=60.0)
 
 _ESCALATIONS = TypeAdapter(list[EscalationOut])
+
+# stamina logs each scheduled retry at WARNING. An application that configures
+# logging still receives these records; one that does not (the headless
+# `assistant-tui sync`) should not get them on stderr through logging's
+# last-resort handler.
+logging.getLogger("stamina").addHandler(logging.NullHandler())
 
 
 def make_transport(*, ca_file: str | None = None, retries: int = 0) -> httpx.AsyncHTTPTransport:
