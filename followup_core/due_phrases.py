@@ -137,6 +137,14 @@ def _relative(text: str, rest: str, local_now: DateTime) -> DateTime:
             amounts[unit] = amounts.get(unit, 0.0) + value
     if any(v != int(v) for k, v in amounts.items() if k in ("days", "weeks")):
         raise DuePhraseError(text, "use whole days or weeks")
+    total_days = (
+        amounts.get("weeks", 0.0) * 7
+        + amounts.get("days", 0.0)
+        + amounts.get("hours", 0.0) / 24
+        + amounts.get("minutes", 0.0) / 1440
+    )
+    if total_days > MAX_AHEAD.days:  # checked before any arithmetic can overflow
+        raise DuePhraseError(text, "that is more than two years ahead")
     # Days and weeks keep the wall-clock time across DST; minutes and hours are elapsed time.
     result = local_now.add(days=int(amounts.get("days", 0)), weeks=int(amounts.get("weeks", 0)))
     return result + timedelta(hours=amounts.get("hours", 0.0), minutes=amounts.get("minutes", 0.0))
@@ -197,6 +205,8 @@ def _match_day(
             return today + timedelta(days=ahead), default, rest
         month = int(m.group("mo")) if "mo" in m.groupdict() else _MONTHS[m.group("mon")]
         year = m.group("y")
+        if year is not None and int(year) > today.year + 2:
+            raise DuePhraseError(text, "that is more than two years ahead")
         day = _date(text, int(year) if year else today.year, month, int(m.group("d")))
         if year is None and day < today:
             day = _date(text, today.year + 1, month, day.day)

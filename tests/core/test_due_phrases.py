@@ -78,6 +78,10 @@ def test_phrases(text: str, expected: tuple[int, ...]) -> None:
         ("in 1.5 days", "whole days"),
         ("in soon", "in 2 hours"),
         ("in 500 weeks", "two years"),
+        ("in 99999999999 weeks", "two years"),
+        ("in 9999999999999999999 minutes", "two years"),
+        ("9999-12-31 23:59", "two years"),
+        ("dec 1 9999", "two years"),
         ("tomorrow at lunch", "time"),
         ("3pm on someday", "day"),
         ("x" * 100, "too long"),
@@ -144,3 +148,32 @@ def test_any_text_parses_or_raises_due_phrase_error(text: str) -> None:
     except DuePhraseError:
         return
     assert got >= NOW
+
+
+_units = st.sampled_from(["m", "min", "minutes", "h", "hours", "d", "days", "w", "weeks"])
+_days = st.sampled_from(["", "today ", "tomorrow ", "mon ", "next fri ", "this wed ", "dec 1 "])
+_times = st.one_of(
+    st.builds(lambda h, m: f"{h}:{m:02d}", st.integers(0, 30), st.integers(0, 70)),
+    st.builds(lambda h, ap: f"{h}{ap}", st.integers(0, 14), st.sampled_from(["am", "pm", " p.m."])),
+    st.builds(str, st.integers(0, 30)),
+)
+phrases = st.one_of(
+    st.builds(lambda n, u: f"in {n} {u}", st.integers(0, 10**20), _units),
+    st.builds(lambda d, t: f"{d}{t}".strip(), _days, _times),
+    st.builds(
+        lambda y, mo, d: f"{y}-{mo:02d}-{d:02d}",
+        st.integers(1, 9999),
+        st.integers(0, 13),
+        st.integers(0, 32),
+    ),
+)
+
+
+@given(text=phrases)
+@settings(max_examples=300, deadline=None)
+def test_grammar_shaped_input_parses_or_raises_due_phrase_error(text: str) -> None:
+    try:
+        got = parse_due(text, now=NOW, tz=NY)
+    except DuePhraseError:
+        return
+    assert NOW <= got <= NOW + timedelta(days=2 * 366)
