@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.client.stub_server import StubServer, running_stub
+from tests.client.stub_server import Recorder, StubServer, running_stub
 
 
 @pytest.fixture(scope="module")
@@ -17,6 +17,6 @@ def stub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StubServer]:
 
 
 @pytest.fixture
-def recorder(stub: StubServer) -> Iterator[object]:
+def recorder(stub: StubServer) -> Iterator[Recorder]:
     stub.recorder.clear()
     yield stub.recorder

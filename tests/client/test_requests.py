@@ -126,7 +126,7 @@ async def test_500_is_retried_for_get_and_keyed_post_only(
 async def test_persistent_5xx_ends_as_server_error_within_budget(
     stub: StubServer, recorder: Recorder
 ) -> None:
-    async with ApiClient(stub.url, retry=RetryPolicy(budget=0.5, wait_initial=0.05)) as api:
+    async with ApiClient(stub.url, retry=RetryPolicy(budget=1.0, wait_initial=0.05)) as api:
         with pytest.raises(ServerError) as info:
             await api.request("GET", "/always/503")
     assert info.value.status == 503 and info.value.code == "code-503"
