@@ -200,7 +200,11 @@ class PracticeCalendar:
         self, at: datetime, patient_tz: str | None, window_start: time, window_end: time
     ) -> DateTime:
         """The first moment at or after `at` when the practice is open *and* the patient's
-        calling window is open. Falls back to the next opening if the two never meet.
+        calling window is open.
+
+        If the two never meet (a patient many zones away), the patient's window
+        wins: calling someone at night is never acceptable, while (virtual)
+        assistants can work outside the practice's hours.
         """
         if not window_start < window_end:
             raise ValueError("the calling window must start before it ends")
@@ -212,7 +216,7 @@ class PracticeCalendar:
             if in_window == t:
                 return _out(t)
             t = self._next_open(in_window)
-        return _out(self._next_open(start))
+        return _out(_in_window(start, tz, window_start, window_end))
 
 
 def next_in_calling_window(

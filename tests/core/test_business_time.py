@@ -232,3 +232,30 @@ def test_opening_inside_a_dst_gap_moves_after_the_gap() -> None:
     ) == timedelta(hours=2, minutes=30)
     with pytest.raises(ValueError, match="time zone"):
         next_in_calling_window(datetime(2026, 3, 8, tzinfo=UTC), "Nowhere/Town", time(9), time(17))
+
+
+def test_contact_time_falls_back_to_practice_hours_when_windows_never_meet() -> None:
+    # 09:00-17:00 New York never overlaps 09:00-12:00 in Tokyo (19:00-22:00 New York):
+    # the patient's window wins, never a call at night.
+    got = new_york().next_contact_time(ny(2026, 11, 24, 18, 0), "Asia/Tokyo", time(9), time(12))
+    assert got == pendulum.datetime(2026, 11, 25, 9, 0, tz="Asia/Tokyo")
+    assert got == ny(2026, 11, 24, 19, 0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    cal=calendars,
+    at=instants,
+    patient_tz=st.sampled_from(
+        ["America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles"]
+    ),
+)
+def test_contact_time_is_inside_the_patient_window_and_open_when_they_meet(
+    cal, at, patient_tz
+) -> None:
+    start, end = time(9), time(19)
+    got = cal.next_contact_time(at, patient_tz, start, end)
+    assert got >= at
+    assert next_in_calling_window(got, patient_tz, start, end) == got
+    if not cal.timezone.startswith("Europe/"):  # US practices always overlap US patients
+        assert cal.is_open(got)
