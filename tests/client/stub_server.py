@@ -21,7 +21,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
-from sse_starlette import EventSourceResponse
+from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from tests.support.ports import free_port
 
@@ -170,6 +170,20 @@ def build_app(recorder: Recorder, db_path: Path) -> FastAPI:
             for n in (start, start + 1):
                 yield {"id": str(n), "event": "tick", "data": f'{{"n": {n}}}', "retry": 50}
             await asyncio.sleep(0)
+
+        return EventSourceResponse(gen(), ping=600)
+
+    @app.get("/events-quiet")
+    async def events_quiet(request: Request) -> EventSourceResponse:
+        """Keep-alive comments and an empty event between two real ones, then the end."""
+        recorder.add(request)
+
+        async def gen() -> AsyncIterator[ServerSentEvent | dict[str, Any]]:
+            yield {"id": "1", "data": "first"}
+            yield ServerSentEvent(comment="keep-alive")
+            yield ServerSentEvent(comment="keep-alive")
+            yield {"id": "2", "data": ""}  # moves the last event id, dispatches nothing
+            yield {"data": "second"}
 
         return EventSourceResponse(gen(), ping=600)
 

@@ -39,6 +39,19 @@ async def test_stream_resumes_from_a_given_id(stub: StubServer, recorder: Record
     assert recorder.seen("/events")[0].headers["last-event-id"] == "41"
 
 
+async def test_keep_alives_and_empty_events_are_not_yielded(
+    stub: StubServer, recorder: Recorder
+) -> None:
+    got = []
+    async with ApiClient(stub.url, reconnect=FAST) as api:
+        async for event in api.stream("/events-quiet"):
+            got.append(event)
+            if len(got) == 2:
+                break
+    assert [(e.data, e.id) for e in got] == [("first", "1"), ("second", "2")]
+    assert len(recorder.seen("/events-quiet")) == 1
+
+
 async def test_stream_stops_on_401_without_reconnecting(
     stub: StubServer, recorder: Recorder
 ) -> None:
