@@ -32,7 +32,7 @@ class SeededApi:
         raise LookupError(role)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def seeded_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeededApi]:
     root = tmp_path_factory.mktemp("seeded-api")
     paths = DemoPaths(root)
