@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from followup_core.schemas import ErrorBody
 
@@ -142,13 +143,31 @@ async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, exc.code, exc.message, exc.headers)
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+def allowed_methods(request: Request) -> str:
+    """Every method any route serves on this path.
+
+    Starlette's own 405 names only the first route whose path matched, so a path
+    served by two routes (GET list + POST create) would advertise half of them.
+    """
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        route_methods = getattr(route, "methods", None)
+        if not route_methods:
+            continue
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= set(route_methods)
+    return ", ".join(sorted(methods))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code, message = STATUS_CODES.get(exc.status_code, ("error", "request failed"))
+    headers = dict(exc.headers or {})
     if exc.status_code == 401:
-        headers = {"WWW-Authenticate": "Bearer", **(exc.headers or {})}
-    else:
-        headers = dict(exc.headers or {})
+        headers.setdefault("WWW-Authenticate", "Bearer")
+    if exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
     return error_response(exc.status_code, code, message, headers)
 
 

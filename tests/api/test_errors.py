@@ -150,6 +150,21 @@ def test_wrong_method_is_405(shared_platform: Platform) -> None:
     _assert_error(shared_platform.client.get("/v1/auth/login"), 405, "method-not-allowed")
 
 
+def test_405_allow_names_every_route_on_the_path(shared_platform: Platform) -> None:
+    """Two routes on one path (GET and POST): a 405 advertises both, as RFC 9110 asks."""
+
+    def read() -> None:
+        return None
+
+    shared_platform.app.add_api_route("/v1/test-pair", read, methods=["POST"])
+    shared_platform.app.add_api_route("/v1/test-pair", read, methods=["GET"])
+    response = shared_platform.client.request("OPTIONS", "/v1/test-pair")
+    _assert_error(response, 405, "method-not-allowed")
+    allowed = {m.strip() for m in response.headers["Allow"].split(",")}
+    assert {"GET", "POST"} <= allowed
+    assert allowed <= {"GET", "POST", "HEAD"}
+
+
 def test_wrong_role_is_403(shared_platform: Platform) -> None:
     response = shared_platform.client.get("/v1/audit", headers=shared_platform.headers("assistant"))
     _assert_error(response, 403, "forbidden")
