@@ -47,3 +47,25 @@ class DropAfterSendTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+class OfflineSwitchTransport(httpx.AsyncBaseTransport):
+    """Forward to `inner` until `offline` is set; then refuse like an unplugged cable.
+
+    The request never leaves the machine (ConnectError), so even a plain POST is
+    safe to retry: what the sync engine sees when the network is down.
+    """
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.offline = False
+        self.refused = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.offline:
+            self.refused += 1
+            raise httpx.ConnectError("offline on purpose (OfflineSwitchTransport)", request=request)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()

@@ -14,7 +14,7 @@ import pytest
 from backend_client import ApiClient, RetryPolicy, make_transport
 from backend_client.errors import Offline
 from followup_core.schemas import Health
-from tests.client.faults import DropAfterSendTransport
+from tests.client.faults import DropAfterSendTransport, OfflineSwitchTransport
 from tests.client.stub_server import Recorder, StubServer
 
 N = 300  # the 1,000-attempt run is against the real API (test_real_api.py)
@@ -58,3 +58,19 @@ async def test_idempotent_posts_through_dropped_answers_lose_and_duplicate_nothi
     assert rows - before_rows == N  # nothing lost
     assert distinct - before_rows == N and rows == distinct  # nothing duplicated
     assert len(recorder.seen("/items")) == N + transport.dropped
+
+
+async def test_offline_switch_refuses_without_reaching_the_server(
+    stub: StubServer, recorder: Recorder
+) -> None:
+    switch = OfflineSwitchTransport(make_transport())
+    policy = RetryPolicy(budget=0.3, wait_initial=0.02, wait_max=0.05)
+    async with ApiClient(stub.url, transport=switch, retry=policy) as api:
+        switch.offline = True
+        with pytest.raises(Offline):
+            await api.health()
+        assert switch.refused >= 2  # a connect failure is retried within the budget
+        assert recorder.seen("/v1/health") == []
+        switch.offline = False
+        assert (await api.health()).status == "ok"
+    assert len(recorder.seen("/v1/health")) == 1
