@@ -60,7 +60,7 @@ def check_key(key: str) -> str:
     return key
 
 
-def _lock_id(user_id: str, key: str) -> int:
+def lock_id(user_id: str, key: str) -> int:
     digest = hashlib.sha256(f"{user_id}\n{key}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
@@ -96,7 +96,7 @@ def run(
     for _ in range(3):
         if session.get_bind().dialect.name == "postgresql":
             got = session.execute(
-                text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _lock_id(user_id, key)}
+                text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": lock_id(user_id, key)}
             ).scalar_one()
             if not got:
                 session.rollback()

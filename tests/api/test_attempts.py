@@ -16,6 +16,7 @@ from tests.api.work_support import (
     TaskPicker,
     attempt_body,
     client_as,
+    close_work_clients,  # noqa: F401 (autouse fixture)
     count,
     post_attempt,
 )

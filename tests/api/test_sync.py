@@ -16,6 +16,7 @@ from tests.api.work_support import (
     attempt_body,
     audit_count,
     client_as,
+    close_work_clients,  # noqa: F401 (autouse fixture)
     latest,
     open_tasks,
     post_attempt,
@@ -47,7 +48,7 @@ def test_initial_sync_pages_over_exactly_the_assistants_queue(api: ApiHarness) -
 
 def test_cursor_resumes_and_empty_tail(api: ApiHarness) -> None:
     client = client_as(api, api.username("assistant"))
-    everything, cursor = sync_all(client, limit=1000)
+    everything, _ = sync_all(client, limit=1000)
     first = client.get("/v1/sync", params={"limit": 10}).json()
     assert first["has_more"] is True and len(first["changes"]) <= 10
     rest, cursor2 = sync_all(client, after=first["cursor"], limit=1000)

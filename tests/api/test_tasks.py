@@ -11,6 +11,7 @@ from tests.api.conftest import ApiHarness
 from tests.api.work_support import (
     audit_count,
     client_as,
+    close_work_clients,  # noqa: F401 (autouse fixture)
     open_tasks,
     user_id,
 )

@@ -7,10 +7,12 @@ username; rows to work on are picked straight from the database.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from central_api import models
@@ -25,6 +27,14 @@ def client_as(api: ApiHarness, username: str) -> httpx.Client:
     if username not in clients:
         clients[username] = api.as_user(username)
     return clients[username]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def close_work_clients(api: ApiHarness) -> Iterator[None]:
+    """Close the cached clients, so a uvicorn backend is not kept waiting on idle keep-alives."""
+    yield
+    for client in api.__dict__.pop("_work_clients", {}).values():
+        client.close()
 
 
 def user_id(api: ApiHarness, username: str) -> str:

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from central_api import idempotency
 from central_api.access import scope_for
-from central_api.api.deps import ClientDep, SessionDep, require_roles
+from central_api.api.deps import ClientDep, SessionDep
+from central_api.api.work_deps import Worker
 from central_api.errors import AUTH_ERRORS, responses
-from central_api.models import User
 from central_api.work import record_attempt
-from followup_core.enums import Role
 from followup_core.schemas import AttemptCreated, AttemptIn
 
 router = APIRouter(prefix="/v1", tags=["attempts"], responses=AUTH_ERRORS)
 
-Worker = Annotated[User, Depends(require_roles(Role.ASSISTANT, Role.SUPERVISOR, Role.TRAINER))]
 IdempotencyKey = Annotated[
     str,
     Header(

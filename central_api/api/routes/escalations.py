@@ -4,29 +4,26 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from central_api import idempotency
 from central_api.access import audit_access, escalation_for, scope_for
-from central_api.api.deps import ClientDep, CurrentUser, SessionDep, require_roles
+from central_api.api.deps import ClientDep, SessionDep
 from central_api.api.routes.attempts import REPLAY_HEADERS, IdempotencyKey
+from central_api.api.work_deps import Caller, EscalationHandler, Worker
 from central_api.errors import AUTH_ERRORS, responses
 from central_api.feed import log_change
-from central_api.models import Escalation, Task, User, utcnow
+from central_api.models import Escalation, Task, utcnow
 from central_api.serialize import escalation_out
 from central_api.work import create_escalation
-from followup_core.enums import ChangeKind, EscalationStatus, Role
+from followup_core.enums import ChangeKind, EscalationStatus
 from followup_core.schemas import EscalationIn, EscalationOut, EscalationResolve
 
 router = APIRouter(prefix="/v1", tags=["escalations"], responses=AUTH_ERRORS)
 
-Raiser = Annotated[User, Depends(require_roles(Role.ASSISTANT, Role.SUPERVISOR, Role.TRAINER))]
-# Assistants raise escalations; the named contacts (supervisors, admins, trainers on
-# the training practice) acknowledge and resolve them.
-Handler = Annotated[User, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN, Role.TRAINER))]
 
 INBOX_LIMIT = 500
 
@@ -40,7 +37,7 @@ INBOX_LIMIT = 500
 )
 def post_escalation(
     body: EscalationIn,
-    user: Raiser,
+    user: Worker,
     session: SessionDep,
     client: ClientDep,
     idempotency_key: IdempotencyKey,
@@ -68,7 +65,7 @@ def post_escalation(
     summary="The escalation inbox, oldest acknowledgement due first",
 )
 def list_escalations(
-    user: CurrentUser,
+    user: Caller,
     session: SessionDep,
     client: ClientDep,
     status: Annotated[EscalationStatus | None, Query()] = None,
@@ -112,7 +109,7 @@ def _bump(session: Session, esc: Escalation) -> None:
     summary="Acknowledge an open escalation (repeating it changes nothing)",
 )
 def acknowledge(
-    escalation_id: str, user: Handler, session: SessionDep, client: ClientDep
+    escalation_id: str, user: EscalationHandler, session: SessionDep, client: ClientDep
 ) -> EscalationOut:
     scope = scope_for(session, user)
     esc = escalation_for(session, scope, escalation_id, client=client, for_update=True)
@@ -142,7 +139,7 @@ def acknowledge(
 def resolve(
     escalation_id: str,
     body: EscalationResolve,
-    user: Handler,
+    user: EscalationHandler,
     session: SessionDep,
     client: ClientDep,
 ) -> EscalationOut:

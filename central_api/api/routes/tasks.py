@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 from sqlalchemy import select
 
 from central_api.access import audit_access, scope_for, task_for
-from central_api.api.deps import ClientDep, CurrentUser, SessionDep, SettingsDep, require_roles
+from central_api.api.deps import ClientDep, SessionDep, SettingsDep
+from central_api.api.work_deps import Caller, Worker
 from central_api.errors import AUTH_ERRORS, ApiError, responses
-from central_api.models import Attempt, User, utcnow
+from central_api.models import Attempt, utcnow
 from central_api.serialize import attempt_out, task_out
-from followup_core.enums import Role
 from followup_core.schemas import Lease, TaskDetail
 
 router = APIRouter(prefix="/v1", tags=["tasks"], responses=AUTH_ERRORS)
-
-# Admins manage the system; they do not work tasks.
-Worker = Annotated[User, Depends(require_roles(Role.ASSISTANT, Role.SUPERVISOR, Role.TRAINER))]
 
 
 @router.get(
@@ -28,7 +24,7 @@ Worker = Annotated[User, Depends(require_roles(Role.ASSISTANT, Role.SUPERVISOR, 
     operation_id="get_task",
     responses=responses(404),
 )
-def get_task(task_id: str, user: CurrentUser, session: SessionDep, client: ClientDep) -> TaskDetail:
+def get_task(task_id: str, user: Caller, session: SessionDep, client: ClientDep) -> TaskDetail:
     scope = scope_for(session, user)
     task = task_for(session, scope, task_id, client=client)
     attempts = session.scalars(
@@ -59,6 +55,7 @@ def claim_task(
         and task.lease_expires_at > now
     )
     if held_by_other:
+        session.rollback()  # never leave a transaction (SQLite's write lock) to the teardown
         raise ApiError(409, "lease-held", "someone else is working this task")
     task.lease_holder_id = user.id
     task.lease_expires_at = now + timedelta(minutes=settings.lease_minutes)
@@ -84,6 +81,7 @@ def release_task(task_id: str, user: Worker, session: SessionDep, client: Client
         and task.lease_expires_at is not None
         and task.lease_expires_at > now
     ):
+        session.rollback()
         raise ApiError(409, "lease-held", "someone else holds the lease on this task")
     task.lease_holder_id = None
     task.lease_expires_at = None

@@ -33,6 +33,7 @@ def post_missed_call(
 ) -> MissedCallOut:
     practice = practice_for_key(session, practice_key)
     if practice is None:
+        session.rollback()
         raise ApiError(401, "unauthenticated", "missing or unknown practice key")
     task = missed_call(session, practice, caller_phone=body.caller_phone, called_at=body.called_at)
     audit.record(
