@@ -70,6 +70,7 @@ async def event_stream(
     hint: float | None = None
     failures = 0
     while True:
+        asked_wait: float | None = None  # this answer's Retry-After, if any
         request_headers = dict(headers())
         if last_id:
             request_headers["Last-Event-ID"] = last_id
@@ -82,7 +83,7 @@ async def event_stream(
                     await response.aread()
                     if not should_retry_status(response.status_code, idempotent=True):
                         raise error_from_response(response)
-                    hint = max(hint or 0.0, retry_after_seconds(response) or 0.0)
+                    asked_wait = retry_after_seconds(response)
                 else:
                     async for sse in source.aiter_sse():
                         failures = 0
@@ -102,4 +103,4 @@ async def event_stream(
         failures += 1
         if policy.max_failures is not None and failures > policy.max_failures:
             raise Offline(f"event stream {url}: no connection after {failures - 1} reconnects")
-        await asyncio.sleep(policy.delay(failures, hint))
+        await asyncio.sleep(policy.delay(failures, max(hint or 0.0, asked_wait or 0.0)))

@@ -187,6 +187,17 @@ def build_app(recorder: Recorder, db_path: Path) -> FastAPI:
 
         return EventSourceResponse(gen(), ping=600)
 
+    @app.get("/events-busy", response_model=None)
+    async def events_busy(request: Request) -> Response | EventSourceResponse:
+        """503 with Retry-After on the first connection, events after that."""
+        if recorder.add(request) <= 1:
+            return _error(503, "unavailable", "busy", **{"Retry-After": "1"})
+
+        async def gen() -> AsyncIterator[dict[str, Any]]:
+            yield {"id": "1", "data": "hello"}
+
+        return EventSourceResponse(gen(), ping=600)
+
     @app.get("/events-unauthorized")
     async def events_unauthorized(request: Request) -> Response:
         recorder.add(request)

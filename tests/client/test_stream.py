@@ -52,6 +52,16 @@ async def test_keep_alives_and_empty_events_are_not_yielded(
     assert len(recorder.seen("/events-quiet")) == 1
 
 
+async def test_stream_waits_retry_after_on_503(stub: StubServer, recorder: Recorder) -> None:
+    async with ApiClient(stub.url, reconnect=FAST) as api:
+        stream = api.stream("/events-busy")
+        event = await anext(stream)
+        await stream.aclose()
+    assert event.data == "hello"
+    first, second = recorder.seen("/events-busy")
+    assert second.at - first.at >= 1.0  # Retry-After: 1 beats the fast reconnect policy
+
+
 async def test_stream_stops_on_401_without_reconnecting(
     stub: StubServer, recorder: Recorder
 ) -> None:
