@@ -41,6 +41,7 @@ from local_cache.views import SyncStatus
 if TYPE_CHECKING:
     from local_cache import LocalCache, SyncEngine
 
+WORKSPACE_ONLY = frozenset({"escalate", "toggle_identity", "help"})
 AGENT_STATES = [AgentState.AVAILABLE, AgentState.ON_CALL, AgentState.WRAP_UP, AgentState.BREAK]
 
 
@@ -81,6 +82,8 @@ class AssistantApp(App[None]):
         self._undelivered: set[str] = set()
         self._sync_status: SyncStatus | None = None
         self.workspace = WorkspaceScreen(self.clock, self.tz_for)
+        if user is not None:
+            self.workspace.assistant_name = user.display_name.split()[0]
 
     # --- start-up -----------------------------------------------------------
 
@@ -242,7 +245,13 @@ class AssistantApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # While locked nothing but the passphrase field works.
-        return not (self.locked and action != "quit")
+        if self.locked:
+            return action == "quit"
+        # Workspace actions give way to a modal's own use of the same key
+        # (False lets Textual try the next binding for it).
+        if action in WORKSPACE_ONLY:
+            return self.screen is self.workspace
+        return True
 
     def action_command_palette(self) -> None:
         if not self.locked:

@@ -26,17 +26,17 @@ COMMANDS: list[tuple[str, str, str]] = [
 
 
 class WorkspaceCommands(Provider):
-    def _run(self, action: str) -> Callable[[], object]:
+    def _runner(self, action: str) -> Callable[[], object]:
         app = cast("AssistantApp", self.app)
         return partial(app.run_action, action)
 
     async def discover(self) -> Hits:
         for title, help_text, action in COMMANDS:
-            yield DiscoveryHit(title, self._run(action), help=help_text)
+            yield DiscoveryHit(title, self._runner(action), help=help_text)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for title, help_text, action in COMMANDS:
             score = matcher.match(title)
             if score > 0:
-                yield Hit(score, matcher.highlight(title), self._run(action), help=help_text)
+                yield Hit(score, matcher.highlight(title), self._runner(action), help=help_text)

@@ -55,6 +55,7 @@ class WorkspaceScreen(Screen[None]):
         self.verified = False
         self.opened_at: datetime | None = None
         self._pending_open: str | None = None
+        self.assistant_name: str | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="panes"):
@@ -155,7 +156,7 @@ class WorkspaceScreen(Screen[None]):
             self.script.show_message("No approved script for this task: escalate if unsure.")
             return
         step, voicemail = self.script.step, self.script.voicemail
-        self.script.show(shown_script(context, self.verified))
+        self.script.show(shown_script(context, self.verified, self.assistant_name))
         if keep_step:
             self.script.step = step
             self.script.voicemail = voicemail

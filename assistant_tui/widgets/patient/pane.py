@@ -90,7 +90,7 @@ class PatientPane(VerticalScroll, can_focus=True):
 
     def __init__(self, **kwargs: str) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
-        self._context: TaskContext | None = None
+        self._shown_context: TaskContext | None = None
         self._verified = False
 
     def compose(self):  # type: ignore[no-untyped-def]
@@ -99,12 +99,12 @@ class PatientPane(VerticalScroll, can_focus=True):
         yield Static("", id="patient-history")
 
     def show(self, context: TaskContext | None, verified: bool) -> None:
-        self._context = context
+        self._shown_context = context
         self._verified = verified
         self._draw()
 
     def _draw(self) -> None:
-        context = self._context
+        context = self._shown_context
         minimum = self.query_one("#patient-minimum", Static)
         verified = self.query_one("#patient-verified", Static)
         history = self.query_one("#patient-history", Static)
