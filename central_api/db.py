@@ -8,6 +8,7 @@ another writer got in between, instead of waiting its turn.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -78,8 +79,14 @@ def alembic_config(url: str) -> Any:
     return config
 
 
+# Alembic's `context` is module-global: one migration at a time per process. Across
+# processes, env.py takes a PostgreSQL advisory lock (SQLite's write lock suffices).
+_migrate_lock = threading.Lock()
+
+
 def migrate(url: str, revision: str = "head") -> None:
     """Bring the database at `url` up to `revision` (Alembic upgrade)."""
     from alembic import command
 
-    command.upgrade(alembic_config(url), revision)
+    with _migrate_lock:
+        command.upgrade(alembic_config(url), revision)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -79,3 +83,41 @@ def test_postgres_upgrade_matches_models(create_database: Callable[..., str]) ->
     migrate(url)
     migrate(url)
     assert _drift(url) == []
+
+
+@pytest.mark.postgres
+def test_concurrent_migrations_on_postgres(create_database: Callable[..., str]) -> None:
+    """Several API processes may start (and migrate) at once: the advisory lock serializes them."""
+    url = create_database()
+    cli = str(Path(sys.executable).parent / "assistant-api")
+    procs = [
+        subprocess.Popen(
+            [cli, "migrate", "--db", url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    results = [proc.communicate(timeout=120) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0, 0], results
+    assert _drift(url) == []
+
+
+def test_migrate_from_threads_is_serialized(sqlite_url: str) -> None:
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            migrate(sqlite_url)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=run) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert not errors, errors
+    assert _drift(sqlite_url) == []
