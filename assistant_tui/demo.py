@@ -40,6 +40,7 @@ MARKER = ".assistant-tui-demo"
 INFO_FILE = "demo.json"
 HEALTH_TIMEOUT = 60.0
 SEED_TIMEOUT = 600.0
+HANGUP_GRACE = 5.0
 
 
 class DemoError(Exception):
@@ -259,7 +260,7 @@ class DemoSession:
         from assistant_tui.app import AssistantApp
         from backend_client import ApiClient
         from backend_client.errors import ApiError, Offline
-        from local_cache import LocalCache, SyncEngine
+        from local_cache import CacheError, LocalCache, SyncEngine
 
         passphrase = secrets.token_urlsafe(16)
         async with ApiClient(self.server.url, client_label="assistant-tui-demo") as client:
@@ -267,17 +268,22 @@ class DemoSession:
                 signed_in = await client.login(self.login.username, self.password)
             except (ApiError, Offline) as exc:
                 raise DemoError(f"the demo assistant could not sign in: {exc}") from exc
-            cache = await asyncio.to_thread(
-                LocalCache.open,
-                self.paths.client_dir,
-                self.login.username,
-                passphrase,
-                keyring_backend=FailKeyring(),
-            )
+            try:
+                cache = await asyncio.to_thread(
+                    LocalCache.open,
+                    self.paths.client_dir,
+                    self.login.username,
+                    passphrase,
+                    keyring_backend=FailKeyring(),
+                )
+            except CacheError as exc:
+                raise DemoError(f"the demo cache could not be created: {exc}") from exc
             background: list[asyncio.Task[None]] = []
             try:
                 engine = SyncEngine(cache, client)
                 status = await engine.sync_once()
+                if status.last_error:
+                    raise DemoError(f"the first sync failed: {status.last_error}")
                 write_info(
                     self.paths,
                     {
@@ -302,7 +308,7 @@ class DemoSession:
                         on_call=lambda _task_id: engine.kick(),
                     )
                     background.append(asyncio.create_task(phone.run()))
-                _exit_on_hangup(app)
+                _exit_on_hangup(app, self.server)
                 await app.run_async()
             finally:
                 for task in background:
@@ -321,12 +327,26 @@ def _known_numbers(cache: Any, limit: int = 12) -> list[str]:
     return numbers
 
 
-def _exit_on_hangup(app: Any) -> None:
-    """SIGTERM or a closed terminal ends the workspace, so the server is stopped cleanly."""
+def _exit_on_hangup(app: Any, server: EmbeddedServer) -> None:
+    """SIGTERM or a closed terminal ends the workspace, so the server is stopped cleanly.
+
+    If the workspace does not wind down within HANGUP_GRACE seconds (a stuck worker),
+    the server is stopped anyway and the process ends: a demo must never leave an
+    API server running behind a closed terminal.
+    """
     loop = asyncio.get_running_loop()
+
+    def hard_stop() -> None:
+        server.stop(timeout=3.0)
+        os._exit(129)
+
+    def on_signal() -> None:
+        app.exit()
+        loop.call_later(HANGUP_GRACE, hard_stop)
+
     for sig in (signal.SIGTERM, signal.SIGHUP):
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, app.exit)
+            loop.add_signal_handler(sig, on_signal)
 
 
 def run_demo(args: argparse.Namespace) -> int:
