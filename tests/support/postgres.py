@@ -63,9 +63,10 @@ class PostgresServer:
     PostgreSQL, so durability across an OS crash buys them nothing.
     """
 
-    def __init__(self, *, fast: bool = True) -> None:
+    def __init__(self, *, fast: bool = True, settings: dict[str, str] | None = None) -> None:
         self.bindir = _bindir()
         self.fast = fast
+        self.settings = dict(settings or {})
         self.base = Path(tempfile.mkdtemp(prefix="pgtest-"))
         self.datadir = self.base / "data"
         self.host = "127.0.0.1"
@@ -108,6 +109,7 @@ class PostgresServer:
         ]
         if self.fast:
             options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
+        options += [f"-c {name}={value}" for name, value in self.settings.items()]
         # A port picked free may be taken before postgres binds it: try a few.
         last: PostgresError | None = None
         for _ in range(5):
@@ -205,8 +207,10 @@ def database_name(url: str) -> str:
 
 
 @contextmanager
-def running_postgres(*, fast: bool = True) -> Iterator[PostgresServer]:
-    server = PostgresServer(fast=fast)
+def running_postgres(
+    *, fast: bool = True, settings: dict[str, str] | None = None
+) -> Iterator[PostgresServer]:
+    server = PostgresServer(fast=fast, settings=settings)
     try:
         server.start()
         yield server
