@@ -14,7 +14,7 @@ import hashlib
 import json
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -42,7 +42,7 @@ from local_cache import feed_apply, retention
 from local_cache.engine import make_engine
 from local_cache.errors import CacheCorrupt, CacheError, DiskFull, WrongPassphrase, describe
 from local_cache.migrations import migrate
-from local_cache.outbox import OutboxEntry
+from local_cache.outbox import Delivery, OutboxEntry
 from local_cache.outcomes import advance
 from local_cache.rows import QUEUE_COLUMNS, queue_row, task_columns, ts
 from local_cache.views import NeedsAttention, QueueRow, TaskContext
@@ -358,6 +358,16 @@ class LocalCache:
             rows = conn.exec_driver_sql(sql + " ORDER BY seq", params).fetchall()
         return [OutboxEntry(*r) for r in rows]
 
+    def pending_after(self, after_seq: int = 0, limit: int = 100) -> list[OutboxEntry]:
+        """Up to `limit` undelivered entries after `after_seq`, in order."""
+        with self._read() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT seq, id, kind, task_id, body, state, attempts FROM outbox "
+                "WHERE state = 'pending' AND seq > ? ORDER BY seq LIMIT ?",
+                (after_seq, limit),
+            ).fetchall()
+        return [OutboxEntry(*r) for r in rows]
+
     def next_pending(self, after_seq: int = 0) -> OutboxEntry | None:
         """The oldest undelivered entry after `after_seq`."""
         with self._read() as conn:
@@ -507,27 +517,41 @@ class LocalCache:
         lease: Lease | None = None,
     ) -> None:
         """The server accepted the entry: record that and what it answered, atomically."""
+        self.mark_delivered_many(
+            [Delivery(entry_id, status_code, task, attempt, escalation, lease)]
+        )
+
+    def mark_delivered_many(self, deliveries: Sequence[Delivery]) -> None:
+        """Record several accepted entries in one transaction (one fsync), in order.
+
+        Safe to batch: until this commits, the entries still look pending, and
+        if the process dies first they are sent again with the same
+        Idempotency-Key, which the server answers by replaying its first reply.
+        """
+        if not deliveries:
+            return
         now = ts(_now())
         with self._write() as conn:
-            conn.exec_driver_sql(
-                "UPDATE outbox SET state = 'delivered', delivered_at = ?, last_status = ?, "
-                "attempts = attempts + 1, last_reply = NULL WHERE id = ?",
-                (now, status_code, entry_id),
-            )
-            if attempt is not None:
-                feed_apply.upsert_attempt(conn, attempt, now)
-            if task is not None:
-                # Only a task we still hold: one reassigned away stays away.
-                feed_apply.upsert_task(conn, task, now, update_only=True)
-            if escalation is not None:
-                feed_apply.upsert_record(conn, "escalation", escalation, now)
-            if lease is not None:
+            for d in deliveries:
                 conn.exec_driver_sql(
-                    "INSERT INTO leases (task_id, holder_id, expires_at) VALUES (?, ?, ?) "
-                    "ON CONFLICT (task_id) DO UPDATE SET holder_id = excluded.holder_id, "
-                    "expires_at = excluded.expires_at",
-                    (lease.task_id, lease.holder_id, ts(lease.expires_at)),
+                    "UPDATE outbox SET state = 'delivered', delivered_at = ?, last_status = ?, "
+                    "attempts = attempts + 1, last_reply = NULL WHERE id = ?",
+                    (now, d.status_code, d.entry_id),
                 )
+                if d.attempt is not None:
+                    feed_apply.upsert_attempt(conn, d.attempt, now)
+                if d.task is not None:
+                    # Only a task we still hold: one reassigned away stays away.
+                    feed_apply.upsert_task(conn, d.task, now, update_only=True)
+                if d.escalation is not None:
+                    feed_apply.upsert_record(conn, "escalation", d.escalation, now)
+                if d.lease is not None:
+                    conn.exec_driver_sql(
+                        "INSERT INTO leases (task_id, holder_id, expires_at) VALUES (?, ?, ?) "
+                        "ON CONFLICT (task_id) DO UPDATE SET holder_id = excluded.holder_id, "
+                        "expires_at = excluded.expires_at",
+                        (d.lease.task_id, d.lease.holder_id, ts(d.lease.expires_at)),
+                    )
 
     def mark_attention(self, entry_id: str, status_code: int, reply: Any) -> None:
         """The server refused the entry: keep it, with the server's reply, for a person."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,4 +17,16 @@ class OutboxEntry:
     attempts: int  # how many times a send was tried
 
 
-__all__ = ["OutboxEntry"]
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """The server accepted an entry; what it answered (kept in the cache)."""
+
+    entry_id: str
+    status_code: int
+    task: Any = None  # TaskOut
+    attempt: Any = None  # AttemptOut
+    escalation: Any = None  # EscalationOut
+    lease: Any = None  # Lease
+
+
+__all__ = ["Delivery", "OutboxEntry"]

@@ -18,6 +18,7 @@ from local_cache.views import QueueRow
 _WORKFLOW = {m.value: m for m in WorkflowId}
 _STATUS = {m.value: m for m in TaskStatus}
 _PRIORITY = {m.value: m for m in Priority}
+_RANK = {m: i for i, m in enumerate(Priority)}  # declaration order is urgency order
 _TERMINAL = frozenset(s.value for s in TERMINAL_STATUSES)
 
 
@@ -49,7 +50,7 @@ def task_columns(task: TaskOut, synced_at: str, *, local_outcome: int = 0) -> di
         "status": status,
         "business_status": task.business_status,
         "priority": task.priority.value,
-        "priority_rank": task.priority.rank,
+        "priority_rank": _RANK[task.priority],
         "due_at": ts(task.due_at),
         "attempts": task.attempts,
         "next_attempt_at": ts_or_none(task.next_attempt_at),

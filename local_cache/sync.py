@@ -8,8 +8,10 @@ so a slow disk never stalls the event loop (or the workspace drawn on it).
   applied page with no gap and no double-apply.
 - Drain: entries in recorded order, each sent with its outbox id as the
   `Idempotency-Key`. An entry is marked delivered only after the server's
-  answer; if the answer is lost the entry is sent again with the same key and
-  the server replays its first response, so every entry lands exactly once.
+  answer (in batches: one local commit per batch); if the answer is lost, or
+  the process dies before the batch commits, the entry is sent again with the
+  same key and the server replays its first response, so every entry lands
+  exactly once.
 - A refusal (409 other than "request in progress", 412, 422, other 4xx) moves
   the entry to "needs attention" with the server's reply; nothing is dropped.
 - Offline (network down, 5xx, 429): the round stops, the entry stays pending,
@@ -38,7 +40,7 @@ from backend_client.errors import (
 from followup_core.schemas import AttemptIn, EscalationIn
 from local_cache.cache import LocalCache
 from local_cache.errors import CacheError
-from local_cache.outbox import OutboxEntry
+from local_cache.outbox import Delivery, OutboxEntry
 from local_cache.views import SyncStatus
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,7 @@ log = logging.getLogger(__name__)
 StatusCallback = Callable[[SyncStatus], Any]
 
 IN_PROGRESS_RETRIES = 6
+DRAIN_BATCH = 64
 
 
 class _Transient(Exception):
@@ -152,6 +155,25 @@ class SyncEngine:
                 error = str(exc)
             return await self._publish(online=online, error=error)
 
+    async def push(self) -> SyncStatus:
+        """Drain the outbox only (no feed pull): the quick path right after a recording."""
+        async with self._round:
+            online, error = True, None
+            try:
+                await self._drain()
+            except Offline:
+                online, error = False, "offline: the server cannot be reached"
+            except _Transient as exc:
+                online, error = False, str(exc)
+            except Unauthorized:
+                error = "the session expired: sign in again"
+            except ApiError as exc:
+                online = not exc.transient
+                error = f"the server refused a send: {exc.status} {exc.code}"
+            except (ClientError, CacheError) as exc:
+                error = str(exc).splitlines()[0]
+            return await self._publish(online=online, error=error)
+
     async def run(self) -> None:
         """Sync until cancelled: poll while online, back off with jitter while offline."""
         delay = self.backoff_initial
@@ -171,34 +193,60 @@ class SyncEngine:
 
     async def _pull(self) -> None:
         cursor = await asyncio.to_thread(self.cache.cursor)
+        page = await self.client.sync(after=cursor, limit=self.page_limit)
         while True:
-            page = await self.client.sync(after=cursor, limit=self.page_limit)
-            await asyncio.to_thread(self.cache.apply_page, page)
-            cursor = page.cursor
-            if not page.has_more:
+            # Fetch the next page while this one is written: the network wait and
+            # the local write overlap. Pages are still applied one at a time, in
+            # order, each with its own cursor (the checkpoint).
+            ahead = (
+                asyncio.create_task(self.client.sync(after=page.cursor, limit=self.page_limit))
+                if page.has_more
+                else None
+            )
+            try:
+                await asyncio.to_thread(self.cache.apply_page, page)
+            except BaseException:
+                if ahead is not None:
+                    ahead.cancel()
+                    with contextlib.suppress(BaseException):
+                        await ahead
+                raise
+            if ahead is None:
                 return
             await self._publish(online=True, error=None)
+            page = await ahead
 
     # --- drain ---------------------------------------------------------------------------
 
     async def _drain(self) -> None:
         after = 0
-        while True:
-            entry = await asyncio.to_thread(self.cache.next_pending, after)
-            if entry is None:
-                return
-            await self._deliver(entry)
-            after = entry.seq
+        accepted: list[Delivery] = []
+        try:
+            while True:
+                entries = await asyncio.to_thread(self.cache.pending_after, after, DRAIN_BATCH)
+                if not entries:
+                    return
+                for entry in entries:
+                    delivery = await self._deliver(entry)
+                    if delivery is not None:
+                        accepted.append(delivery)
+                    after = entry.seq
+                # One local commit per batch, not per entry (see mark_delivered_many).
+                await asyncio.to_thread(self.cache.mark_delivered_many, accepted)
+                accepted = []
+        finally:
+            if accepted:
+                await asyncio.to_thread(self.cache.mark_delivered_many, accepted)
 
-    async def _deliver(self, entry: OutboxEntry) -> None:
+    async def _deliver(self, entry: OutboxEntry) -> Delivery | None:
+        """Send one entry; its Delivery if accepted, None if kept for attention."""
         for round_ in range(IN_PROGRESS_RETRIES + 1):
             try:
-                await self._send(entry)
-                return
+                return await self._send(entry)
             except Conflict as exc:
                 if exc.code != "request-in-progress":
                     await self._attention(entry, exc.status, exc.body)
-                    return
+                    return None
                 # The first send of this key is still running on the server:
                 # its answer will be replayed once it finishes.
                 if round_ == IN_PROGRESS_RETRIES:
@@ -211,55 +259,45 @@ class SyncEngine:
                     await asyncio.to_thread(self.cache.note_failure, entry.id, exc.status, exc.code)
                     raise
                 await self._attention(entry, exc.status, exc.body)
-                return
+                return None
             except BadResponse as exc:
                 # The server said yes but its answer did not parse: keep it for a person.
                 await self._attention(
                     entry, 200, {"error": {"code": "bad-response", "message": str(exc)}}
                 )
-                return
+                return None
             except ValueError as exc:  # the stored body no longer validates
                 await self._attention(
                     entry,
                     0,
                     {"error": {"code": "invalid-entry", "message": str(exc).splitlines()[0]}},
                 )
-                return
+                return None
+        return None
 
     async def _attention(self, entry: OutboxEntry, status: int, body: Any) -> None:
         reply = body if isinstance(body, dict) else {"error": {"message": str(body)}}
         await asyncio.to_thread(self.cache.mark_attention, entry.id, status, reply)
 
-    async def _send(self, entry: OutboxEntry) -> None:
+    async def _send(self, entry: OutboxEntry) -> Delivery:
         body = entry.body or "{}"
         if entry.kind == "attempt":
             created = await self.client.post_attempt(
                 AttemptIn.model_validate_json(body), idempotency_key=entry.id
             )
-            await asyncio.to_thread(
-                self.cache.mark_delivered,
-                entry.id,
-                status_code=201,
-                task=created.task,
-                attempt=created.attempt,
-            )
-        elif entry.kind == "escalation":
+            return Delivery(entry.id, 201, task=created.task, attempt=created.attempt)
+        if entry.kind == "escalation":
             out = await self.client.post_escalation(
                 EscalationIn.model_validate_json(body), idempotency_key=entry.id
             )
-            await asyncio.to_thread(
-                self.cache.mark_delivered, entry.id, status_code=201, escalation=out
-            )
-        elif entry.kind == "presence":
+            return Delivery(entry.id, 201, escalation=out)
+        if entry.kind == "presence":
             await self.client.put_presence(json.loads(body)["state"])
-            await asyncio.to_thread(self.cache.mark_delivered, entry.id, status_code=200)
-        elif entry.kind == "claim":
+            return Delivery(entry.id, 200)
+        if entry.kind == "claim":
             lease = await self.client.claim(json.loads(body)["task_id"])
-            await asyncio.to_thread(
-                self.cache.mark_delivered, entry.id, status_code=200, lease=lease
-            )
-        else:
-            raise ValueError(f"unknown outbox entry kind {entry.kind!r}")
+            return Delivery(entry.id, 200, lease=lease)
+        raise ValueError(f"unknown outbox entry kind {entry.kind!r}")
 
 
 def last_sync_text(at: datetime | None) -> str:
