@@ -501,6 +501,11 @@ class LocalCache:
             feed_apply.set_state(conn, "last_sync", _now().isoformat())
         return count
 
+    def reset_cursor(self) -> None:
+        """Read the feed from the start at the next sync (the server refused our cursor)."""
+        with self._write() as conn:
+            conn.exec_driver_sql("DELETE FROM sync_state WHERE key = 'cursor'")
+
     def mark_synced(self) -> None:
         """Note a completed sync round (the feed was read to the end)."""
         with self._write() as conn:

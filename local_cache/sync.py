@@ -25,8 +25,9 @@ import contextlib
 import json
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from backend_client.errors import (
@@ -49,6 +50,7 @@ StatusCallback = Callable[[SyncStatus], Any]
 
 IN_PROGRESS_RETRIES = 6
 DRAIN_BATCH = 64
+PURGE_EVERY = 3600.0  # seconds
 
 
 class _Transient(Exception):
@@ -85,6 +87,7 @@ class SyncEngine:
         self._subscribers: list[StatusCallback] = []
         self._kick = asyncio.Event()
         self._round = asyncio.Lock()
+        self._last_purge: float | None = None
 
     # --- observing ---------------------------------------------------------------------
 
@@ -138,6 +141,7 @@ class SyncEngine:
                 await self._pull()
                 await asyncio.to_thread(self.cache.mark_synced)
                 await self._drain()
+                await self._purge_now_and_then()
             except Offline:
                 online, error = False, "offline: the server cannot be reached"
             except _Transient as exc:
@@ -189,11 +193,27 @@ class SyncEngine:
                 await asyncio.wait_for(self._kick.wait(), wait)
             self._kick.clear()
 
+    async def _purge_now_and_then(self) -> None:
+        """Retention while the app stays open for days (open() purges too)."""
+        now = time.monotonic()
+        if self._last_purge is None or now - self._last_purge > PURGE_EVERY:
+            self._last_purge = now
+            await asyncio.to_thread(self.cache.purge_expired, datetime.now(UTC))
+
     # --- pull ----------------------------------------------------------------------------
 
     async def _pull(self) -> None:
         cursor = await asyncio.to_thread(self.cache.cursor)
-        page = await self.client.sync(after=cursor, limit=self.page_limit)
+        try:
+            page = await self.client.sync(after=cursor, limit=self.page_limit)
+        except ApiError as exc:
+            if exc.code != "bad-cursor" or cursor is None:
+                raise
+            # The server no longer knows our cursor (its database was replaced or
+            # restored): start the feed over; versions keep stale records out.
+            log.warning("sync cursor refused by the server; reading the feed from the start")
+            await asyncio.to_thread(self.cache.reset_cursor)
+            page = await self.client.sync(after=None, limit=self.page_limit)
         while True:
             # Fetch the next page while this one is written: the network wait and
             # the local write overlap. Pages are still applied one at a time, in
