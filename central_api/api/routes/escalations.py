@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
@@ -68,11 +68,14 @@ def list_escalations(
     user: Caller,
     session: SessionDep,
     client: ClientDep,
-    status: Annotated[EscalationStatus | None, Query()] = None,
+    status: Annotated[
+        EscalationStatus | Literal[""] | None,
+        Query(description="open, acknowledged or resolved; empty or absent for all"),
+    ] = None,
 ) -> list[EscalationOut]:
     scope = scope_for(session, user)
     stmt = select(Escalation).where(Escalation.practice_id.in_(sorted(scope.practice_ids)))
-    if status is not None:
+    if status:
         stmt = stmt.where(Escalation.status == str(status))
     if scope.queue_only:
         mine = select(Task.id).where(Task.owner_id == user.id)
