@@ -61,7 +61,7 @@ def describe(found: EscalationContact | None) -> str:
 
 class EscalationScreen(ModalScreen[EscalationChoice | None]):
     BINDINGS = [*keymap.ESCALATION, Binding("escape", "cancel", "Back", show=False)]
-    AUTO_FOCUS = None
+    AUTO_FOCUS = ""  # no field: the next key picks a route
 
     def __init__(self, practice: PracticeOut, routes: list[EscalationRoute]) -> None:
         super().__init__()

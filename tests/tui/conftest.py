@@ -32,7 +32,7 @@ def _steady_cursor(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def passphrase() -> str:
-    return secrets.token_urlsafe(16)
+    return secrets.token_urlsafe(6)
 
 
 @pytest.fixture

@@ -24,8 +24,8 @@ def _consent_line(context: TaskContext) -> str:
     if context.patient is None:
         return "consent: none recorded"
     consent = context.patient.consent
-    marks = [f"{c.value} {'✓' if consent.allows(c) else '✗'}" for c in Channel]
-    return "consent: " + "  ".join(marks)
+    marks = [f"{c.value}{'✓' if consent.allows(c) else '✗'}" for c in Channel]
+    return "consent " + " ".join(marks)
 
 
 def minimum_lines(context: TaskContext) -> list[str]:

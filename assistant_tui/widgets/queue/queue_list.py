@@ -23,16 +23,16 @@ from assistant_tui.timefmt import countdown, short
 from assistant_tui.widgets.queue.rows import WORKFLOW_SHORT, matches, search_text, urgency
 from local_cache.views import QueueRow
 
-HEADER = f"{'':2} {'PRIO':<7} {'SLA':>7} {'WORKFLOW':<11} {'PATIENT':<18} {'TRY':>3} {'NEXT':>9}"
+HEADER = f"{'':2} {'PRIO':<7} {'SLA':>6} {'WORKFLOW':<11} {'PATIENT':<16} {'TRY':>3} {'NEXT':>9}"
 
 
 def format_row(row: QueueRow, flag: str, now: datetime, tz: str, held: bool = False) -> str:
     mark = {"overdue": "!!", "due-soon": "! "}.get(flag, "  ")
     pending = "⚑" if held else "↑" if row.pending else " "
     return (
-        f"{mark} {row.priority.value:<7} {countdown(row.due_at, now):>7} "
+        f"{mark} {row.priority.value:<7} {countdown(row.due_at, now):>6} "
         f"{WORKFLOW_SHORT.get(row.workflow, row.workflow.value)[:11]:<11} "
-        f"{row.patient_label[:18]:<18} {row.attempts:>3} "
+        f"{row.patient_label[:16]:<16} {row.attempts:>3} "
         f"{short(row.next_attempt_at, tz, now):>9}{pending}"
     )
 

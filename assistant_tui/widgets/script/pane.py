@@ -58,13 +58,14 @@ class ScriptPane(Vertical, can_focus=True):
     def __init__(self, **kwargs: str) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._script: ShownScript | None = None
+        self._steps: list[Static] = []
+        self._voicemail = Static("", classes="script-voicemail")
 
     def compose(self) -> ComposeResult:
         yield Static("", id="script-heading")
-        with VerticalScroll(id="script-body"):
-            yield Static("No task open.", id="script-steps")
-            yield Static("", id="script-branches")
-        yield Static("", id="script-do-not-say")
+        yield VerticalScroll(Static("No task open.", classes="script-step"), id="script-body")
+        with VerticalScroll(id="script-dont"):
+            yield Static("", id="script-do-not-say")
 
     @property
     def script(self) -> ShownScript | None:
@@ -76,6 +77,14 @@ class ScriptPane(Vertical, can_focus=True):
 
     def show(self, script: ShownScript | None) -> None:
         self._script = script
+        body = self.query_one("#script-body", VerticalScroll)
+        body.remove_children()
+        # Kept by reference: the removed children linger in the DOM until the
+        # removal completes, so a query here would still find them.
+        self._steps = [Static("", classes="script-step") for _ in (script.steps if script else ())]
+        self._voicemail = Static("", classes="script-voicemail")
+        if script is not None:
+            body.mount_all([*self._steps, self._voicemail])
         self.branch = None
         self.step = 0
         self.voicemail = False
@@ -83,10 +92,12 @@ class ScriptPane(Vertical, can_focus=True):
 
     def show_message(self, text: str) -> None:
         self._script = None
+        body = self.query_one("#script-body", VerticalScroll)
+        body.remove_children()
+        body.mount(Static(escape(text), classes="script-step"))
         self.query_one("#script-heading", Static).update("")
-        self.query_one("#script-steps", Static).update(escape(text))
-        self.query_one("#script-branches", Static).update("")
         self.query_one("#script-do-not-say", Static).update("")
+        self.border_title = "Script"
 
     def watch_step(self) -> None:
         self._draw()
@@ -120,42 +131,46 @@ class ScriptPane(Vertical, can_focus=True):
         if not self.is_mounted or self._script is None:
             return
         script = self._script
-        heading = self.query_one("#script-heading", Static)
-        steps = self.query_one("#script-steps", Static)
-        branches = self.query_one("#script-branches", Static)
-        heading.update(escape(script.heading))
+        self.query_one("#script-heading", Static).update(escape(script.heading))
+        steps = self._steps
+        for widget in steps:
+            widget.display = not self.voicemail
+        self._voicemail.display = self.voicemail
+        self._voicemail.update(
+            "[b]Voicemail-safe message — say only this:[/b]\n\n" + escape(script.voicemail)
+        )
         if self.voicemail:
             self.border_title = "Script · VOICEMAIL"
-            steps.update(
-                "[b]Voicemail-safe message — say only this:[/b]\n\n" + escape(script.voicemail)
-            )
-            branches.update("")
         else:
             self.border_title = f"Script · step {self.step + 1}/{len(script.steps)}"
-            lines: list[str] = []
-            for number, step in enumerate(script.steps):
-                body = f"{number + 1}. {escape(step.title)}\n   {escape(step.text)}"
-                if number == self.step:
-                    lines.append(f"[reverse][b]{body}[/b][/reverse]")
-                elif number < self.step:
-                    lines.append(f"[dim]{body}[/dim]")
-                else:
-                    lines.append(body)
-            steps.update("\n\n".join(lines))
-            current = script.steps[self.step].branches if script.steps else ()
-            if current:
-                parts = ["[b]If the patient says…[/b]"]
-                for n, (label, text) in enumerate(current, start=1):
-                    chosen = n == self.branch
-                    line = f"[{n}] {escape(label)}"
-                    if chosen:
-                        line = f"[reverse]{line}[/reverse]\n    {escape(text)}"
-                    parts.append(line)
-                branches.update("\n".join(parts))
-            else:
-                branches.update("")
-        dont = "; ".join(script.do_not_say) if script.do_not_say else "—"
+            for number, (widget, step) in enumerate(zip(steps, script.steps, strict=False)):
+                widget.update(self._step_text(number, step))
+                widget.set_class(number == self.step, "current")
+                widget.set_class(number < self.step, "done")
+            if 0 <= self.step < len(steps):
+                # After layout: a step just mounted has no region to scroll to yet.
+                self.call_after_refresh(
+                    self.query_one("#script-body", VerticalScroll).scroll_to_widget,
+                    steps[self.step],
+                    animate=False,
+                    top=False,
+                )
+        dont = "\n".join(f"• {escape(item)}" for item in script.do_not_say) or "—"
         self.query_one("#script-do-not-say", Static).update(
-            f"[b]Do not say:[/b] {escape(dont)}\nNever diagnose, advise, interpret results "
-            "or promise clinical outcomes."
+            "[b]Do not say[/b] (never diagnose, advise, interpret results or promise "
+            f"clinical outcomes)\n{dont}"
         )
+
+    def _step_text(self, number: int, step: Step) -> str:
+        text = f"[b]{number + 1}. {escape(step.title)}[/b]\n{escape(step.text)}"
+        if number != self.step or not step.branches:
+            return text
+        parts = [text, "", "[b]If the patient says…[/b]"]
+        for n, (label, branch_text) in enumerate(step.branches, start=1):
+            if n == self.branch:
+                parts.append(
+                    f"[reverse] {n}) {escape(label)} [/reverse]\n    {escape(branch_text)}"
+                )
+            else:
+                parts.append(f"{n}) {escape(label)}")
+        return "\n".join(parts)

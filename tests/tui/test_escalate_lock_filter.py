@@ -1,0 +1,161 @@
+"""Escalation routes, the red-flag-free safety paths, locking, filtering and keymaps."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import Input, Static
+
+from assistant_tui.config import TuiSettings
+from assistant_tui.screens.escalation import EscalationScreen
+from assistant_tui.screens.lock import LockScreen
+from assistant_tui.widgets.patient import PatientPane
+from followup_core.enums import EscalationRoute
+from followup_core.escalation import ROUTE_KEYS, ROUTES_NEEDING_REASON
+from tests.tui.conftest import outbox
+from tests.tui.data import EMERGENCY, ROUTE_CONTACTS
+from tests.tui.test_work_a_task import SIZE, open_first, settle, text_of
+
+
+@pytest.mark.parametrize("route", list(EscalationRoute), ids=lambda r: r.value)
+async def test_escalate_each_route(make_app: Any, cache: Any, route: EscalationRoute) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_first(pilot)
+        await pilot.press("e")
+        assert isinstance(app.screen, EscalationScreen)
+        name = ROUTE_CONTACTS[route][0]
+        assert name in text_of(app, "#escalation-routes")  # every contact is named up front
+        await pilot.press(ROUTE_KEYS[route])
+        if route is EscalationRoute.URGENT_SYMPTOM:
+            # The instruction is on screen at once, before any reason is typed.
+            assert EMERGENCY in text_of(app, "#escalation-instruction")
+        if route in ROUTES_NEEDING_REASON:
+            assert isinstance(app.screen, EscalationScreen)
+            assert name in text_of(app, "#escalation-chosen")
+            await pilot.press("enter")  # an empty reason is refused
+            assert isinstance(app.screen, EscalationScreen)
+            await pilot.press(*"why", "enter")
+        await settle(pilot)
+        assert app.screen is app.workspace
+        [sent] = outbox(cache, "escalation")
+        assert sent["task_id"] == "task-1" and sent["route"] == route.value
+        banner = text_of(app, "#banner")
+        assert name in banner
+        if route is EscalationRoute.URGENT_SYMPTOM:
+            assert EMERGENCY in banner
+        # Offline: visibly undelivered until the outbox drains.
+        assert "undelivered" in str(app.workspace.status.render())
+        assert "task-1" in app.workspace.queue.held
+
+
+async def test_escalation_can_be_abandoned(make_app: Any, cache: Any) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_first(pilot)
+        await pilot.press("e", "ctrl+g")
+        await settle(pilot)
+        assert app.screen is app.workspace
+        assert outbox(cache, "escalation") == []
+
+
+async def test_lock_hides_phi_and_unlocks_with_the_passphrase(
+    make_app: Any, passphrase: str
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_first(pilot)
+        await pilot.press("ctrl+l")
+        assert isinstance(app.screen, LockScreen)
+        assert not app.screen.query(PatientPane)  # nothing of the workspace is drawn
+        assert "Sample" not in "\n".join(str(s.render()) for s in app.screen.query(Static))
+        await pilot.press("e", "f4")  # workspace keys do nothing while locked
+        assert isinstance(app.screen, LockScreen)
+        await pilot.press(*"nope", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, LockScreen)
+        assert "Wrong" in text_of(app, "#lock-error")
+        await pilot.press(*passphrase, "enter")
+        await settle(pilot)
+        assert app.screen is app.workspace
+        assert not app.locked
+
+
+async def test_idle_auto_lock(make_app: Any) -> None:
+    app = make_app(idle_lock_minutes=2)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app._check_idle(now=time.monotonic() + 60)
+        assert not app.locked
+        app._check_idle(now=time.monotonic() + 121)
+        await pilot.pause()
+        assert isinstance(app.screen, LockScreen)
+
+
+async def test_lock_closes_an_open_modal_first(make_app: Any) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_first(pilot)
+        await pilot.press("e", "ctrl+l")
+        await pilot.pause()
+        assert isinstance(app.screen, LockScreen)
+        assert len(app.screen_stack) == 3  # default, workspace, lock: the modal is gone
+
+
+async def test_filter_the_queue(make_app: Any) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        queue = app.workspace.queue
+        assert queue.shown == 6
+        await pilot.press("slash", *"refer")
+        assert [r.task_id for r in queue.rows] == ["task-4"]
+        await pilot.press("enter")
+        assert app.focused is queue
+        await pilot.press("slash", *["backspace"] * 5, *"overdue", "enter")
+        assert [r.task_id for r in queue.rows] == ["task-2"]
+        assert "1 of 6" in text_of(app, "#queue-count")
+        await pilot.press("enter")  # opens the filtered task
+        await settle(pilot)
+        assert app.workspace.context.task.id == "task-2"
+
+
+async def test_keymap_override_from_the_config_file(
+    make_app: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        'idle_lock_minutes = 60\n[keymap]\n"app.lock" = "f9"\n"queue.filter" = "ctrl+f"\n'
+    )
+    monkeypatch.setenv("ASSISTANT_TUI_CONFIG", str(config))
+    settings = TuiSettings()
+    assert settings.idle_lock_minutes == 15  # clamped: policy caps the idle lock
+    assert settings.keymap == {"app.lock": "f9", "queue.filter": "ctrl+f"}
+    app = make_app(**settings.model_dump())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+l")  # the old key no longer locks
+        assert app.screen is app.workspace
+        await pilot.press("ctrl+f")
+        assert isinstance(app.focused, Input) and app.focused.id == "queue-filter"
+        await pilot.press("enter", "f9")
+        assert isinstance(app.screen, LockScreen)
+
+
+def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ASSISTANT_TUI_IDLE_LOCK_MINUTES", "3")
+    assert TuiSettings().idle_lock_minutes == 3
+
+
+async def test_help_is_for_the_focused_area(make_app: Any) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_first(pilot)  # focus is on the script
+        await pilot.press("f1")
+        shown = str(app.screen.query_one("#help-text", Static).render())
+        assert shown.startswith("Script") and "Take a branch" in shown
+        await pilot.press("f1")
+        assert app.screen is app.workspace
