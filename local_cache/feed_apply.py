@@ -13,6 +13,7 @@ Rules:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -63,6 +64,14 @@ LABEL_FOR_TASK = (
     "UPDATE tasks SET patient_label = COALESCE((SELECT label FROM records r "
     "WHERE r.kind = 'patient' AND r.id = tasks.patient_id), caller_phone, '') WHERE id = ?"
 )
+
+
+_LABEL = (
+    "UPDATE tasks SET patient_label = COALESCE((SELECT label FROM records r "
+    "WHERE r.kind = 'patient' AND r.id = tasks.patient_id), caller_phone, '') "
+)
+LABELS_FOR_TASKS = _LABEL + "WHERE id IN (SELECT value FROM json_each(?))"
+LABELS_FOR_PATIENTS = _LABEL + "WHERE patient_id IN (SELECT value FROM json_each(?))"
 
 
 def set_state(conn: Connection, key: str, value: str) -> None:
@@ -124,7 +133,7 @@ def apply_changes(conn: Connection, changes: Iterable[Change], now: str) -> int:
     tasks: list[dict[str, Any]] = []
     records: list[tuple[Any, ...]] = []
     attempts: list[tuple[Any, ...]] = []
-    patients: dict[str, str] = {}
+    patients: dict[str, None] = {}  # ordered set of patient ids upserted
     count = 0
 
     def flush() -> None:
@@ -135,13 +144,11 @@ def apply_changes(conn: Connection, changes: Iterable[Change], now: str) -> int:
             conn.exec_driver_sql(UPSERT_RECORD, records)
         if attempts:
             conn.exec_driver_sql(UPSERT_ATTEMPT, attempts)
+        # Labels in two set-based statements (ids passed as one JSON array).
         if tasks:
-            conn.exec_driver_sql(LABEL_FOR_TASK, [(t["id"],) for t in tasks])
+            conn.exec_driver_sql(LABELS_FOR_TASKS, (json.dumps([t["id"] for t in tasks]),))
         if patients:
-            conn.exec_driver_sql(
-                "UPDATE tasks SET patient_label = ? WHERE patient_id = ?",
-                [(label, pid) for pid, label in patients.items()],
-            )
+            conn.exec_driver_sql(LABELS_FOR_PATIENTS, (json.dumps(list(patients)),))
         tasks.clear()
         records.clear()
         attempts.clear()
@@ -173,10 +180,9 @@ def apply_changes(conn: Connection, changes: Iterable[Change], now: str) -> int:
                 (model.id, model.task_id, ts(model.started_at), model.model_dump_json(), now)
             )
         else:
-            row = _record_row(kind.value, model, now)
-            records.append(row)
+            records.append(_record_row(kind.value, model, now))
             if isinstance(model, PatientOut):
-                patients[model.id] = str(row[5])
+                patients[model.id] = None
     flush()
     return count
 
