@@ -273,3 +273,44 @@ async def test_server_killed_mid_sync_resumes_from_the_checkpoint(
     expected = server_open_tasks(api, user)
     assert len(partial) < len(expected)
     assert cache_open_tasks(cache) == expected
+
+
+async def test_escalation_presence_and_claim_are_delivered(api: Api, open_cache: Any) -> None:
+    import uuid
+
+    from followup_core.enums import AgentState, EscalationRoute
+    from followup_core.schemas import EscalationIn
+
+    user = api.assistants()[0]
+    cache = open_cache(user)
+    async with api.client(user) as client:
+        engine = SyncEngine(cache, client)
+        await engine.sync_once()
+        task = workable(cache)[0]
+        esc = EscalationIn(
+            id=uuid.uuid4(), task_id=task.id, route=EscalationRoute.BILLING, reason="copay question"
+        )
+        cache.claim(task.id)
+        cache.record_escalation(esc)
+        cache.set_presence(AgentState.BREAK)
+        cache.set_presence(AgentState.ON_CALL)  # only the latest state is worth sending
+        assert [e.kind for e in cache.outbox_entries("pending")] == [
+            "claim",
+            "escalation",
+            "presence",
+        ]
+        status = await engine.sync_once()
+    assert status.outbox_depth == 0 and status.needs_attention == 0, cache.needs_attention()
+    uid = api.user_id(user)
+    [presence] = server_rows(api.db_url, "SELECT state FROM presence WHERE user_id = :u", u=uid)
+    assert presence[0] == "on-call"
+    routes = server_rows(
+        api.db_url,
+        "SELECT route FROM escalations WHERE task_id = :t AND raised_by = :u",
+        t=task.id,
+        u=uid,
+    )
+    assert [r[0] for r in routes] == ["billing"]
+    context = cache.task_context(task.id)
+    assert context is not None and context.lease is not None
+    assert context.lease.holder_id == uid
