@@ -108,7 +108,9 @@ def _last_line(text: str) -> str:
 def seed(paths: DemoPaths, *, password: str, size: int | None) -> dict[str, Any]:
     """Migrate and seed the demo database; return the `seed --json` summary."""
     env = _api_env(paths)
-    argv = _api_command("seed", "--db", paths.db_url, "--json", "--demo-password", password)
+    # `--opt=value`: a generated password may start with "-", which argparse would
+    # otherwise take for an option.
+    argv = _api_command("seed", f"--db={paths.db_url}", "--json", f"--demo-password={password}")
     if size is not None:
         argv += ["--size", str(size)]
     for step, cmd in (("migrate", _api_command("migrate", "--db", paths.db_url)), ("seed", argv)):

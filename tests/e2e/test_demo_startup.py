@@ -133,3 +133,11 @@ def test_help_explains_every_option(tmp_path: Path) -> None:
     demo = run_cli("demo", "--help", data_dir=tmp_path).stdout
     for option in ("--size", "--missed-call-every", "--port", "demo.json"):
         assert option in demo
+
+
+def test_seed_takes_a_password_that_starts_with_a_dash(tmp_path: Path) -> None:
+    # token_urlsafe() may begin with "-"; the seeder must not read it as an option.
+    from assistant_tui.demo import DemoPaths, seed
+
+    summary = seed(DemoPaths(tmp_path), password="-starts-with-a-dash-" + "x" * 8, size=None)
+    assert any(u["username"] == "demo" for u in summary["users"])
