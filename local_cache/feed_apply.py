@@ -17,7 +17,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import Connection
 
 from followup_core.enums import ChangeKind, ChangeOp
@@ -29,6 +29,7 @@ from followup_core.schemas import (
     ScriptOut,
     TaskOut,
 )
+from local_cache.errors import CacheError
 from local_cache.rows import patient_label, task_columns, ts
 
 _TASK_COLS = (
@@ -169,7 +170,14 @@ def apply_changes(conn: Connection, changes: Iterable[Change], now: str) -> int:
                     "DELETE FROM records WHERE kind = ? AND id = ?", (kind.value, change.id)
                 )
             continue
-        model = CHANGE_SCHEMAS[kind].model_validate(change.data)
+        try:
+            model = CHANGE_SCHEMAS[kind].model_validate(change.data)
+        except ValidationError:
+            # Not the details: they would quote the record's values (PHI).
+            raise CacheError(
+                f"the server sent a {kind.value} record this client cannot read; "
+                "the sync stopped before it (update assistant-tui?)"
+            ) from None
         if isinstance(model, TaskOut):
             base = bases.get(model.id)
             if base is not None and model.version <= base and _has_task(conn, model.id):

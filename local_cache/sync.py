@@ -135,48 +135,57 @@ class SyncEngine:
     async def sync_once(self) -> SyncStatus:
         """Drain, pull to the end of the feed, drain again; returns the status after."""
         async with self._round:
-            online, error = True, None
-            try:
-                await self._drain()
-                await self._pull()
-                await asyncio.to_thread(self.cache.mark_synced)
-                await self._drain()
-                await self._purge_now_and_then()
-            except Offline:
-                online, error = False, "offline: the server cannot be reached"
-            except _Transient as exc:
-                online, error = False, str(exc)
-            except Unauthorized:
-                error = "the session expired: sign in again"
-            except ApiError as exc:
-                if exc.transient:
-                    online, error = False, f"the server is unavailable ({exc.status})"
-                else:
-                    error = f"the server refused the sync: {exc.status} {exc.code}"
-            except ClientError as exc:
-                online, error = False, str(exc).splitlines()[0]
-            except CacheError as exc:
-                error = str(exc)
-            return await self._publish(online=online, error=error)
+            return await self._guarded(self._full_round())
 
     async def push(self) -> SyncStatus:
         """Drain the outbox only (no feed pull): the quick path right after a recording."""
         async with self._round:
-            online, error = True, None
-            try:
-                await self._drain()
-            except Offline:
-                online, error = False, "offline: the server cannot be reached"
-            except _Transient as exc:
-                online, error = False, str(exc)
-            except Unauthorized:
-                error = "the session expired: sign in again"
-            except ApiError as exc:
-                online = not exc.transient
-                error = f"the server refused a send: {exc.status} {exc.code}"
-            except (ClientError, CacheError) as exc:
-                error = str(exc).splitlines()[0]
+            return await self._guarded(self._drain())
+
+    async def _full_round(self) -> None:
+        await self._drain()
+        await self._pull()
+        await asyncio.to_thread(self.cache.mark_synced)
+        await self._drain()
+        await self._purge_now_and_then()
+
+    async def _guarded(self, work: Awaitable[None]) -> SyncStatus:
+        """Run one round; every failure becomes a status (never an exception to the UI)."""
+        online, error = True, None
+        try:
+            await work
+        except Offline:
+            online, error = False, "offline: the server cannot be reached"
+        except _Transient as exc:
+            online, error = False, str(exc)
+        except Unauthorized:
+            error = "the session expired: sign in again"
+        except ApiError as exc:
+            if exc.transient:
+                online, error = False, f"the server is unavailable ({exc.status})"
+            else:
+                error = f"the server refused the sync: {exc.status} {exc.code}"
+        except ClientError as exc:
+            online, error = False, str(exc).splitlines()[0]
+        except CacheError as exc:
+            error = str(exc)
+        except Exception as exc:
+            # A bug must not kill the engine silently; the type only (a message
+            # could quote a record's values).
+            log.error("sync round failed: %s", type(exc).__name__)
+            error = f"sync failed unexpectedly ({type(exc).__name__})"
+        try:
             return await self._publish(online=online, error=error)
+        except CacheError as exc:
+            self._status = SyncStatus(
+                online=online,
+                outbox_depth=self._status.outbox_depth,
+                needs_attention=self._status.needs_attention,
+                last_sync=self._status.last_sync,
+                last_error=str(exc),
+                tasks=self._status.tasks,
+            )
+            return self._status
 
     async def run(self) -> None:
         """Sync until cancelled: poll while online, back off with jitter while offline."""

@@ -10,9 +10,17 @@ from typing import Any
 
 import pytest
 
-from followup_core.enums import Priority, TaskStatus
+from followup_core.enums import ChangeKind, ChangeOp, Priority, TaskStatus
 from followup_core.errors import FollowupError
-from local_cache import CacheCorrupt, CacheError, LocalCache, WrongPassphrase, cache_path
+from followup_core.schemas import Change, SyncPage
+from local_cache import (
+    CacheCorrupt,
+    CacheError,
+    LocalCache,
+    SyncEngine,
+    WrongPassphrase,
+    cache_path,
+)
 from local_cache.keys import KeyStore, MemoryKeyring
 from local_cache.migrations import LATEST
 from tests.cache import synthetic
@@ -294,3 +302,37 @@ def test_worker_threads_record_and_read_concurrently(open_cache: Any) -> None:
     assert cache.outbox_depth() == 40
     assert all(r.attempts == 1 for r in cache.queue())
     assert {r.status for r in cache.queue()} <= {TaskStatus.READY, TaskStatus.IN_PROGRESS}
+
+
+def test_unreadable_record_stops_the_page_whole(open_cache: Any) -> None:
+    cache = open_cache()
+    cache.apply_page(synthetic.page(2, cursor="c1"))
+    bad = synthetic.task(7)
+    bad["priority"] = "whenever"  # not a priority
+    page = synthetic.change_page(
+        synthetic.task_change(8),
+        Change(kind=ChangeKind.TASK, id="task-7", op=ChangeOp.UPSERT, version=1, data=bad),
+    )
+    with pytest.raises(CacheError) as caught:
+        cache.apply_page(page)
+    assert "whenever" not in str(caught.value) and "\n" not in str(caught.value)
+    assert cache.cursor() == "c1"  # the checkpoint stays before the page
+    assert cache.task("task-8") is None  # nothing of the page was applied
+
+
+class _OneBadPage:
+    """The client edge: a server that sends one unreadable page."""
+
+    async def sync(self, after: str | None, limit: int) -> SyncPage:
+        bad = synthetic.task(1)
+        bad["status"] = "lost"
+        return synthetic.change_page(
+            Change(kind=ChangeKind.TASK, id="task-1", op=ChangeOp.UPSERT, version=9, data=bad)
+        )
+
+
+async def test_engine_reports_a_bad_page_as_status_not_exception(open_cache: Any) -> None:
+    cache = open_cache()
+    status = await SyncEngine(cache, _OneBadPage()).sync_once()
+    assert status.online and status.last_error and "task record" in status.last_error
+    assert cache.cursor() is None
