@@ -9,6 +9,7 @@ fault tests need.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -29,38 +30,17 @@ class ServerError(RuntimeError):
     """The API server did not come up."""
 
 
-def _cli_available() -> bool:
-    """B1's `assistant-api serve`; before it lands, uvicorn on the app factory stands in."""
-    try:
-        import central_api.cli  # noqa: F401
-    except ImportError:
-        return False
-    return (VENV_BIN / "assistant-api").exists()
-
-
 def serve_command(db_url: str, port: int) -> list[str]:
-    if _cli_available():
-        return [
-            str(VENV_BIN / "assistant-api"),
-            "serve",
-            "--db",
-            db_url,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ]
+    """The real CLI, from the same virtualenv as the tests."""
     return [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "central_api.app:create_app",
-        "--factory",
+        str(VENV_BIN / "assistant-api"),
+        "serve",
+        "--db",
+        db_url,
         "--host",
         "127.0.0.1",
         "--port",
         str(port),
-        "--no-access-log",
     ]
 
 
@@ -151,3 +131,4 @@ class ApiServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+        shutil.rmtree(self._logdir, ignore_errors=True)
