@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, text
+from sqlalchemy import Select, and_, or_, select, text
 from sqlalchemy.orm import Session
 
 from central_api import audit, models
@@ -49,6 +49,7 @@ from followup_core.enums import (
     TaskStatus,
     WorkflowId,
 )
+from followup_core.task_state import MAX_ATTEMPTS_STATUS
 from followup_core.workflows import WORKFLOWS
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,8 @@ DEFAULT_INTERVAL_SECONDS = 60.0
 # pg_try_advisory_xact_lock key of the periodic job ("trigger" in ASCII).
 JOB_LOCK_KEY = 0x74726967676572
 SYSTEM_ACTOR = "system"
+# Changes committed together by the job (one transaction, one audit row each).
+BATCH_SIZE = 500
 _TERMINAL = [str(s) for s in TERMINAL_STATUSES]
 
 
@@ -155,36 +158,46 @@ def open_task(
         updated_at=now,
     )
     session.add(task)
-    session.flush()
     announce_task(session, task)
     return task
 
 
-def _focus_ids(session: Session, workflow: WorkflowId) -> set[str]:
-    rows = session.scalars(
-        select(models.Task.focus_id).where(
-            models.Task.workflow == str(workflow), models.Task.focus_id.is_not(None)
+def _preload_patients(session: Session, patient_ids: list[str]) -> list[models.Patient]:
+    """Load the patients about to be announced, in chunks; the caller keeps the list
+    alive, because the identity map only holds weak references."""
+    wanted = sorted(set(patient_ids))
+    loaded: list[models.Patient] = []
+    for start in range(0, len(wanted), 900):
+        loaded.extend(
+            session.scalars(
+                select(models.Patient).where(models.Patient.id.in_(wanted[start : start + 900]))
+            ).all()
         )
+    return loaded
+
+
+def _focused_by(workflow: WorkflowId) -> Select[str | None]:
+    """The focus ids of every task of `workflow`, any status (so a run is idempotent)."""
+    return select(models.Task.focus_id).where(
+        models.Task.workflow == str(workflow), models.Task.focus_id.is_not(None)
     )
-    return {focus_id for focus_id in rows if focus_id}
 
 
 def _open_confirmations(
-    session: Session, practices: _Practices, now: datetime, out: RunSummary
+    session: Session, practices: _Practices, now: datetime, out: _Progress
 ) -> None:
-    taken = _focus_ids(session, WorkflowId.APPOINTMENT_CONFIRMATION)
     rows = session.scalars(
         select(models.Appointment)
         .where(
             models.Appointment.start_at > now,
             models.Appointment.start_at <= now + CONFIRM_AHEAD,
             models.Appointment.status == str(AppointmentStatus.BOOKED),
+            models.Appointment.id.not_in(_focused_by(WorkflowId.APPOINTMENT_CONFIRMATION)),
         )
         .order_by(models.Appointment.start_at, models.Appointment.id)
     ).all()
+    _loaded = _preload_patients(session, [appt.patient_id for appt in rows])
     for appt in rows:
-        if appt.id in taken:
-            continue
         task = open_task(
             session,
             practices,
@@ -200,14 +213,13 @@ def _open_confirmations(
         )
         if task.due_at > appt.start_at:
             task.due_at = appt.start_at
-        out.confirmations += 1
-        out.task_ids.append(task.id)
+        out.add("confirmations")
+        out.summary.task_ids.append(task.id)
 
 
-def _open_intakes(session: Session, practices: _Practices, now: datetime, out: RunSummary) -> None:
-    taken = _focus_ids(session, WorkflowId.INTAKE_COMPLETION)
-    rows = session.execute(
-        select(models.Appointment.id, models.Appointment.practice_id, models.Appointment.patient_id)
+def _open_intakes(session: Session, practices: _Practices, now: datetime, out: _Progress) -> None:
+    rows = session.scalars(
+        select(models.Appointment)
         .join(models.Patient, models.Patient.id == models.Appointment.patient_id)
         .where(
             models.Appointment.start_at > now,
@@ -216,6 +228,7 @@ def _open_intakes(session: Session, practices: _Practices, now: datetime, out: R
                 [str(AppointmentStatus.BOOKED), str(AppointmentStatus.CONFIRMED)]
             ),
             models.Patient.intake_status != str(IntakeStatus.COMPLETE),
+            models.Appointment.id.not_in(_focused_by(WorkflowId.INTAKE_COMPLETION)),
         )
         .order_by(models.Appointment.start_at, models.Appointment.id)
     ).all()
@@ -229,38 +242,36 @@ def _open_intakes(session: Session, practices: _Practices, now: datetime, out: R
             )
         ).all()
     )
-    for appt_id, practice_id, patient_id in rows:
-        if appt_id in taken or patient_id in open_for_patient:
+    _loaded = _preload_patients(session, [appt.patient_id for appt in rows])
+    for appt in rows:
+        if appt.patient_id in open_for_patient:
             continue
         task = open_task(
             session,
             practices,
-            practice_id=practice_id,
+            practice_id=appt.practice_id,
             workflow=WorkflowId.INTAKE_COMPLETION,
             triggered_at=now,
-            patient_id=patient_id,
-            focus=(FocusKind.APPOINTMENT, appt_id),
+            patient_id=appt.patient_id,
+            focus=(FocusKind.APPOINTMENT, appt.id),
         )
-        open_for_patient.add(patient_id)
-        out.intakes += 1
-        out.task_ids.append(task.id)
+        open_for_patient.add(appt.patient_id)
+        out.add("intakes")
+        out.summary.task_ids.append(task.id)
 
 
-def _open_referrals(
-    session: Session, practices: _Practices, now: datetime, out: RunSummary
-) -> None:
-    taken = _focus_ids(session, WorkflowId.REFERRAL_FOLLOW_UP)
+def _open_referrals(session: Session, practices: _Practices, now: datetime, out: _Progress) -> None:
     rows = session.scalars(
         select(models.Referral)
         .where(
             models.Referral.referred_at <= now - REFERRAL_AGE,
             models.Referral.status.in_([str(ReferralStatus.SENT), str(ReferralStatus.RECEIVED)]),
+            models.Referral.id.not_in(_focused_by(WorkflowId.REFERRAL_FOLLOW_UP)),
         )
         .order_by(models.Referral.referred_at, models.Referral.id)
     ).all()
+    _loaded = _preload_patients(session, [ref.patient_id for ref in rows])
     for ref in rows:
-        if ref.id in taken:
-            continue
         task = open_task(
             session,
             practices,
@@ -270,59 +281,50 @@ def _open_referrals(
             patient_id=ref.patient_id,
             focus=(FocusKind.REFERRAL, ref.id),
         )
-        out.referrals += 1
-        out.task_ids.append(task.id)
+        out.add("referrals")
+        out.summary.task_ids.append(task.id)
 
 
-def _tasks_with_open_escalations(session: Session) -> set[str]:
-    return set(
-        session.scalars(
-            select(models.Escalation.task_id).where(
-                models.Escalation.status != str(EscalationStatus.RESOLVED)
-            )
-        ).all()
+def _reopen_retries(session: Session, now: datetime, out: _Progress) -> None:
+    open_escalations = select(models.Escalation.task_id).where(
+        models.Escalation.status != str(EscalationStatus.RESOLVED)
     )
-
-
-def _reopen_retries(session: Session, now: datetime, out: RunSummary) -> None:
-    escalated = _tasks_with_open_escalations(session)
     rows = session.scalars(
         select(models.Task).where(
             models.Task.status == str(TaskStatus.ON_HOLD),
             models.Task.next_attempt_at.is_not(None),
             models.Task.next_attempt_at <= now,
+            # Escalated work waits for the named contact, not for the clock.
+            models.Task.id.not_in(open_escalations),
         )
     ).all()
     for task in rows:
-        if task.id in escalated:
-            continue
         task.status = str(TaskStatus.READY)
         touch(task, now)
         log_task(session, task)
-        out.reopened += 1
+        out.add("reopened")
 
 
-def _escalate_failed_contact(session: Session, now: datetime, out: RunSummary) -> None:
+def _escalate_failed_contact(session: Session, now: datetime, out: _Progress) -> None:
+    """Tasks that ran out of attempts without reaching anyone, and nobody was told."""
     route = EscalationRoute.REPEATED_FAILED_CONTACT
-    already = set(
-        session.scalars(
-            select(models.Escalation.task_id).where(models.Escalation.route == str(route))
-        ).all()
-    )
-    live = [
-        s for s in _TERMINAL if s != str(TaskStatus.FAILED)
-    ]  # completed/cancelled/entered-in-error need no one
+    told = select(models.Escalation.task_id).where(models.Escalation.route == str(route))
     for workflow_id, workflow in WORKFLOWS.items():
         rows = session.scalars(
             select(models.Task).where(
                 models.Task.workflow == str(workflow_id),
                 models.Task.attempts >= workflow.policy.max_attempts,
-                models.Task.status.not_in(live),
+                or_(
+                    and_(
+                        models.Task.status == str(TaskStatus.FAILED),
+                        models.Task.business_status == MAX_ATTEMPTS_STATUS,
+                    ),
+                    models.Task.status.not_in(_TERMINAL),
+                ),
+                models.Task.id.not_in(told),
             )
         ).all()
         for task in rows:
-            if task.id in already:
-                continue
             try:
                 raise_escalation(
                     session,
@@ -332,6 +334,7 @@ def _escalate_failed_contact(session: Session, now: datetime, out: RunSummary) -
                     reason=f"{task.attempts} contact attempts without reaching the patient",
                     raised_by=SYSTEM_ACTOR,
                     now=now,
+                    fresh_id=True,
                 )
             except ApiError:
                 log.warning("practice %s has no repeated-failed-contact contact", task.practice_id)
@@ -339,38 +342,81 @@ def _escalate_failed_contact(session: Session, now: datetime, out: RunSummary) -
             hold(task)
             touch(task, now)
             log_task(session, task)
-            out.escalated += 1
+            out.add("escalated")
 
 
-def run_once(session: Session, *, now: datetime | None = None) -> RunSummary:
-    """One pass of the periodic job, committed as one transaction."""
+class _LostLock(Exception):
+    """Another process took the job lock between two batches."""
+
+
+def _take_job_lock(session: Session) -> bool:
+    """PostgreSQL: this transaction holds the job lock (or another process runs the job)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True  # SQLite: every transaction already holds the write lock
+    return bool(
+        session.execute(
+            text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": JOB_LOCK_KEY}
+        ).scalar_one()
+    )
+
+
+class _Progress:
+    """Counts what the run did and commits every `batch` changes, so a large first run
+    (thousands of tasks after an import) never holds SQLite's write lock for long."""
+
+    def __init__(self, session: Session, summary: RunSummary, batch: int) -> None:
+        self.session = session
+        self.summary = summary
+        self.batch = batch
+        self._pending = 0
+
+    def add(self, what: str) -> None:
+        setattr(self.summary, what, getattr(self.summary, what) + 1)
+        self._pending += 1
+        if self._pending >= self.batch:
+            self.commit()
+            if not _take_job_lock(self.session):
+                raise _LostLock
+
+    def commit(self) -> None:
+        if self._pending:
+            audit.record(
+                self.session,
+                actor_id=None,
+                action="trigger.run",
+                resource=f"changes:{self._pending}",
+                client="trigger-job",
+            )
+        self.session.commit()
+        self._pending = 0
+
+
+def run_once(
+    session: Session, *, now: datetime | None = None, batch: int = BATCH_SIZE
+) -> RunSummary:
+    """One pass of the periodic job, committed every `batch` changes (each batch whole)."""
     now = now or models.utcnow()
     session.commit()  # a fresh transaction: fresh snapshot, SQLite write lock
     out = RunSummary()
-    if session.get_bind().dialect.name == "postgresql":
-        got = session.execute(
-            text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": JOB_LOCK_KEY}
-        ).scalar_one()
-        if not got:
-            session.rollback()
-            out.skipped = True
-            return out
+    if not _take_job_lock(session):
+        session.rollback()
+        out.skipped = True
+        return out
+    progress = _Progress(session, out, batch)
     try:
         practices = _Practices(session)
-        _open_confirmations(session, practices, now, out)
-        _open_intakes(session, practices, now, out)
-        _open_referrals(session, practices, now, out)
-        _reopen_retries(session, now, out)
-        _escalate_failed_contact(session, now, out)
-        if out.created or out.reopened or out.escalated:
-            audit.record(
-                session,
-                actor_id=None,
-                action="trigger.run",
-                resource=f"tasks:{out.created}:{out.reopened}:{out.escalated}",
-                client="trigger-job",
-            )
-        session.commit()
+        # No autoflush: the new rows go to the database in batched flushes at commit,
+        # not one INSERT per row each time a lookup would trigger a flush.
+        with session.no_autoflush:
+            _open_confirmations(session, practices, now, progress)
+            _open_intakes(session, practices, now, progress)
+            _open_referrals(session, practices, now, progress)
+            _reopen_retries(session, now, progress)
+            _escalate_failed_contact(session, now, progress)
+        progress.commit()
+    except _LostLock:
+        session.rollback()
+        out.skipped = True  # the other process finishes the work
     except BaseException:
         session.rollback()
         raise

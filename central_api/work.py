@@ -69,11 +69,13 @@ def raise_escalation(
     reason: str,
     raised_by: str,
     now: datetime,
+    fresh_id: bool = False,
 ) -> models.Escalation:
     """Open an escalation to the practice's named contact for `route` (caller logs the task)."""
     if route in escalation_rules.ROUTES_NEEDING_REASON and not reason.strip():
         raise invalid(f"a {route.value} escalation needs a reason")
-    if session.get(models.Escalation, escalation_id) is not None:
+    # A client-chosen id may repeat; one the server just generated (`fresh_id`) cannot.
+    if not fresh_id and session.get(models.Escalation, escalation_id) is not None:
         raise invalid("an escalation with this id already exists")
     practice = session.get(models.Practice, task.practice_id)
     assert practice is not None  # foreign key
@@ -175,6 +177,7 @@ def record_attempt(
                 reason=body.escalation.reason,
                 raised_by=scope.user_id,
                 now=now,
+                fresh_id=True,
             )
         )
     auto = update.auto_escalation if update is not None else None

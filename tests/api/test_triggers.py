@@ -131,6 +131,7 @@ def test_repeated_failed_contact_is_escalated_once(api: ApiHarness) -> None:
         row = s.get(models.Task, task.id)
         assert row is not None
         row.status, row.attempts = "failed", limit
+        row.business_status = "max-attempts-reached"
         s.commit()
     with api.session() as s:
         assert triggers.run_once(s).escalated >= 1
