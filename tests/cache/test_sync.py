@@ -314,3 +314,26 @@ async def test_escalation_presence_and_claim_are_delivered(api: Api, open_cache:
     context = cache.task_context(task.id)
     assert context is not None and context.lease is not None
     assert context.lease.holder_id == uid
+
+
+async def test_outbox_is_delivered_in_recorded_order(api: Api, open_cache: Any) -> None:
+    user = api.assistants()[0]
+    cache = open_cache(user)
+    async with api.client(user) as client:
+        engine = SyncEngine(cache, client)
+        await engine.sync_once()
+        tasks = workable(cache)
+        recorded = []
+        for i in range(12):
+            task = tasks[i % len(tasks)]
+            attempt = attempt_for(cache.task(task.id) or task)
+            cache.record_attempt(attempt)
+            recorded.append(str(attempt.id))
+        await engine.sync_once()
+    rows = server_rows(
+        api.db_url,
+        "SELECT id FROM attempts WHERE assistant_id = :u ORDER BY recorded_at",
+        u=api.user_id(user),
+    )
+    on_server = [str(r[0]) for r in rows if str(r[0]) in set(recorded)]
+    assert on_server == recorded
