@@ -323,14 +323,16 @@ class AssistantApp(App[None]):
     # --- for tests and the palette ------------------------------------------------
 
     @property
+    def settings_keymap(self) -> dict[str, str]:
+        return self.settings.keymap
+
+    @property
     def sync_status(self) -> SyncStatus | None:
         return self._sync_status
 
     def binding_key(self, binding_id: str) -> str:
-        for binding in keymap.ALL_BINDINGS:
-            if binding.id == binding_id:
-                return self.settings.keymap.get(binding_id, binding.key)
-        raise KeyError(binding_id)
+        """The key a binding is on now, for on-screen hints."""
+        return keymap.key_for(binding_id, self.settings.keymap)
 
     def describe_state(self) -> dict[str, Any]:
         return {"locked": self.locked, "agent_state": self.agent_state.value}

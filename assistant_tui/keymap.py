@@ -9,9 +9,9 @@ and control keys.
 
 from __future__ import annotations
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
-APP = [
+APP: list[BindingType] = [
     Binding("f1", "help", "Help", id="app.help", priority=True),
     Binding("f2", "escalate", "Escalate", id="app.escalate", priority=True),
     Binding("f3", "cycle_agent_state", "State", id="app.agent_state", priority=True),
@@ -20,13 +20,13 @@ APP = [
     Binding("ctrl+l", "lock", "Lock", id="app.lock", priority=True),
 ]
 
-WORKSPACE = [
+WORKSPACE: list[BindingType] = [
     Binding("f6", "cycle_channel", "Channel", id="workspace.channel"),
     Binding("ctrl+s", "submit_outcome", "Save", id="workspace.submit", show=False),
     Binding("ctrl+n", "next_task", "Next task", id="workspace.next_task", show=False),
 ]
 
-QUEUE = [
+QUEUE: list[BindingType] = [
     Binding("down", "cursor_down", "Down", id="queue.down", show=False),
     Binding("up", "cursor_up", "Up", id="queue.up", show=False),
     Binding("pagedown", "page_down", "Page down", id="queue.page_down", show=False),
@@ -37,7 +37,7 @@ QUEUE = [
     Binding("slash", "filter", "Filter", id="queue.filter"),
 ]
 
-SCRIPT = [
+SCRIPT: list[BindingType] = [
     Binding("space,down,right", "next_step", "Next step", id="script.next"),
     Binding("up,left", "previous_step", "Previous step", id="script.previous", show=False),
     *(
@@ -46,18 +46,18 @@ SCRIPT = [
     ),
 ]
 
-ESCALATION = [
+ESCALATION: list[BindingType] = [
     Binding("ctrl+g", "cancel", "Back", id="escalation.cancel"),
 ]
 
-RED_FLAG = [
+RED_FLAG: list[BindingType] = [
     Binding(
         "f2", "escalate_clinical", "Escalate clinically", id="red_flag.escalate", priority=True
     ),
     Binding("ctrl+g", "cancel", "Back to notes", id="red_flag.cancel"),
 ]
 
-HELP = [
+HELP: list[BindingType] = [
     Binding("f1,ctrl+g,q", "dismiss", "Close help", id="help.close"),
 ]
 
@@ -86,8 +86,20 @@ AREA_HELP: dict[str, str] = {
     ),
 }
 
-ALL_BINDINGS: list[Binding] = [*APP, *WORKSPACE, *QUEUE, *SCRIPT, *ESCALATION, *RED_FLAG, *HELP]
+ALL_BINDINGS: list[Binding] = [
+    b
+    for b in (*APP, *WORKSPACE, *QUEUE, *SCRIPT, *ESCALATION, *RED_FLAG, *HELP)
+    if isinstance(b, Binding)
+]
 BINDING_IDS: frozenset[str] = frozenset(b.id for b in ALL_BINDINGS if b.id)
+
+
+def key_for(binding_id: str, overrides: dict[str, str]) -> str:
+    """The key a binding is on now (the user's override, else the default), for hints."""
+    for binding in ALL_BINDINGS:
+        if binding.id == binding_id:
+            return overrides.get(binding_id, binding.key).split(",")[0].upper()
+    raise KeyError(binding_id)
 
 
 def unknown_ids(keymap: dict[str, str]) -> list[str]:

@@ -74,7 +74,8 @@ class EscalationScreen(ModalScreen[EscalationChoice | None]):
         lines = []
         for key, route in self.routes:
             lines.append(
-                f"[b][{key}][/b] {route.value:<25} {escape(describe(contact(self.practice, route)))}"
+                f"[b]{escape(f'[{key}]')}[/b] {route.value:<25} "
+                f"{escape(describe(contact(self.practice, route)))}"
             )
         with Vertical(id="escalation-dialog"):
             yield Static("[b]Escalate — press the route's key[/b]", id="escalation-title")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.markup import escape
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
@@ -12,16 +14,18 @@ from textual.widgets import Static
 from assistant_tui import keymap
 
 
-def keys_for(bindings: list[Binding], overrides: dict[str, str]) -> list[tuple[str, str]]:
+def keys_for(bindings: Sequence[BindingType], overrides: dict[str, str]) -> list[tuple[str, str]]:
     """(keys, description) with the user's remapping applied, one row per binding id."""
     rows: list[tuple[str, str]] = []
     for binding in bindings:
+        if not isinstance(binding, Binding):
+            continue
         key = overrides.get(binding.id or "", binding.key)
         rows.append((key, binding.description))
     return rows
 
 
-AREA_BINDINGS: dict[str, list[Binding]] = {
+AREA_BINDINGS: dict[str, list[BindingType]] = {
     "queue": keymap.QUEUE,
     "script": keymap.SCRIPT[:2],
     "patient": [],

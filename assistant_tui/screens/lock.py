@@ -25,7 +25,9 @@ class LockScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         with Center(), Vertical(id="lock-dialog"):
             yield Static("[b]Workspace locked[/b]", id="lock-title")
-            yield Static(self.reason, id="lock-reason")
+            yield Static(
+                f"{self.reason} Enter your local passphrase to continue.", id="lock-reason"
+            )
             yield Input(password=True, placeholder="local passphrase", id="lock-passphrase")
             yield Static("", id="lock-error")
 

@@ -38,7 +38,8 @@ class RedFlagScreen(ModalScreen[RedFlagDecision | None]):
                 "the clinical team, or record why this is not a clinical concern.",
                 id="red-flag-text",
             )
-            yield Static("[b]F2[/b] escalate clinically (saved with this outcome)")
+            key = keymap.key_for("red_flag.escalate", getattr(self.app, "settings_keymap", {}))
+            yield Static(f"[b]{key}[/b]  escalate clinically (saved with this outcome)")
             yield Input(
                 placeholder="or: why this is not a clinical concern — Enter", id="red-flag-reason"
             )

@@ -54,11 +54,12 @@ def cache(tmp_path: Path, passphrase: str) -> Iterator[Any]:
 def make_app(cache: Any) -> Callable[..., Any]:
     from assistant_tui.app import AssistantApp
     from assistant_tui.config import TuiSettings
+    from followup_core.enums import Role
     from followup_core.schemas import UserOut
 
     def make(**settings: Any) -> AssistantApp:
         user = UserOut(
-            id=USER_ID, username=USERNAME, role="assistant", display_name="Avery Assistant"
+            id=USER_ID, username=USERNAME, role=Role.ASSISTANT, display_name="Avery Assistant"
         )
         return AssistantApp(cache, user=user, settings=TuiSettings(**settings), clock=lambda: NOW)
 

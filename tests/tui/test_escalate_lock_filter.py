@@ -20,36 +20,38 @@ from tests.tui.data import EMERGENCY, ROUTE_CONTACTS
 from tests.tui.test_work_a_task import SIZE, open_first, settle, text_of
 
 
-@pytest.mark.parametrize("route", list(EscalationRoute), ids=lambda r: r.value)
-async def test_escalate_each_route(make_app: Any, cache: Any, route: EscalationRoute) -> None:
+async def test_escalate_each_route(make_app: Any, cache: Any) -> None:
+    """Every route, one after another on the open task (one app: the suite stays fast)."""
     app = make_app()
+    workspace = app.workspace
     async with app.run_test(size=SIZE) as pilot:
         await open_first(pilot)
-        await pilot.press("e")
-        assert isinstance(app.screen, EscalationScreen)
-        name = ROUTE_CONTACTS[route][0]
-        assert name in text_of(app, "#escalation-routes")  # every contact is named up front
-        await pilot.press(ROUTE_KEYS[route])
-        if route is EscalationRoute.URGENT_SYMPTOM:
-            # The instruction is on screen at once, before any reason is typed.
-            assert EMERGENCY in text_of(app, "#escalation-instruction")
-        if route in ROUTES_NEEDING_REASON:
+        for count, route in enumerate(EscalationRoute, start=1):
+            await pilot.press("e")
             assert isinstance(app.screen, EscalationScreen)
-            assert name in text_of(app, "#escalation-chosen")
-            await pilot.press("enter")  # an empty reason is refused
-            assert isinstance(app.screen, EscalationScreen)
-            await pilot.press(*"why", "enter")
-        await settle(pilot)
-        assert app.screen is app.workspace
-        [sent] = outbox(cache, "escalation")
-        assert sent["task_id"] == "task-1" and sent["route"] == route.value
-        banner = text_of(app, "#banner")
-        assert name in banner
-        if route is EscalationRoute.URGENT_SYMPTOM:
-            assert EMERGENCY in banner
-        # Offline: visibly undelivered until the outbox drains.
-        assert "undelivered" in str(app.workspace.status.render())
-        assert "task-1" in app.workspace.queue.held
+            name = ROUTE_CONTACTS[route][0]
+            assert name in text_of(app, "#escalation-routes")  # every contact named up front
+            await pilot.press(ROUTE_KEYS[route])
+            if route is EscalationRoute.URGENT_SYMPTOM:
+                # The instruction is on screen at once, before any reason is typed.
+                assert EMERGENCY in text_of(app, "#escalation-instruction")
+            if route in ROUTES_NEEDING_REASON:
+                assert isinstance(app.screen, EscalationScreen)
+                assert name in text_of(app, "#escalation-chosen")
+                await pilot.press("enter")  # an empty reason is refused
+                assert isinstance(app.screen, EscalationScreen)
+                await pilot.press(*"why", "enter")
+            await settle(pilot)
+            assert app.screen.id == "workspace", route
+            sent = outbox(cache, "escalation")
+            assert len(sent) == count
+            assert sent[-1]["task_id"] == "task-1" and sent[-1]["route"] == route.value
+            banner = text_of(app, "#banner")
+            assert name in banner
+            assert (EMERGENCY in banner) is (route is EscalationRoute.URGENT_SYMPTOM)
+            # Offline: visibly undelivered until the outbox drains.
+            assert f"{count} escalation(s) undelivered" in str(workspace.status.render())
+            assert "task-1" in workspace.queue.held
 
 
 async def test_escalation_can_be_abandoned(make_app: Any, cache: Any) -> None:

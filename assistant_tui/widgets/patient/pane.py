@@ -12,9 +12,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from rich.markup import escape
+from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from assistant_tui.keymap import key_for
 from assistant_tui.timefmt import clock
 from followup_core.enums import Channel
 from local_cache.views import TaskContext
@@ -93,7 +95,7 @@ class PatientPane(VerticalScroll, can_focus=True):
         self._shown_context: TaskContext | None = None
         self._verified = False
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         yield Static("No task open.", id="patient-minimum")
         yield Static("", id="patient-verified")
         yield Static("", id="patient-history")
@@ -120,5 +122,6 @@ class PatientPane(VerticalScroll, can_focus=True):
             verified.update("\n".join(verified_lines(context)))
         else:
             self.border_subtitle = "identity NOT verified"
-            verified.update("[dim]More after identity is verified (F4).[/dim]")
+            key = key_for("app.identity", getattr(self.app, "settings_keymap", {}))
+            verified.update(f"[dim]More after identity is verified ({key}).[/dim]")
         history.update("[b]Attempts[/b]\n" + "\n".join(history_lines(context)))

@@ -33,15 +33,15 @@ class QueuePane(Vertical):
         yield Static("", id="queue-count")
 
     @property
-    def list(self) -> QueueList:
+    def queue_list(self) -> QueueList:
         return self.query_one(QueueList)
 
     def set_rows(self, rows: list[QueueRow]) -> None:
-        self.list.set_rows(rows)
+        self.queue_list.set_rows(rows)
         self._update_count()
 
     def _update_count(self) -> None:
-        queue = self.list
+        queue = self.queue_list
         text = f"{queue.shown} of {queue.total} open"
         if queue.filter_text:
             text += f" · filter: {queue.filter_text}"
@@ -56,7 +56,7 @@ class QueuePane(Vertical):
 
     @on(Input.Changed, "#queue-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self.list.set_filter(event.value)
+        self.queue_list.set_filter(event.value)
         self._update_count()
 
     @on(Input.Submitted, "#queue-filter")
@@ -64,4 +64,4 @@ class QueuePane(Vertical):
         event.stop()
         if not event.value.strip():
             event.input.remove_class("shown")
-        self.list.focus()
+        self.queue_list.focus()
