@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from central_api import models, triggers
@@ -269,3 +269,23 @@ def test_the_webhook_needs_the_practice_key(api: ApiHarness) -> None:
     with api.session() as s:
         newest = s.scalar(select(models.Task.id).order_by(models.Task.created_at.desc()).limit(1))
     assert newest == before_tasks
+
+
+def test_a_large_run_commits_in_whole_audited_batches(api: ApiHarness) -> None:
+    for hours in (10, 11, 12, 13, 14):
+        _new_appointment(api, 0, timedelta(hours=hours))
+    with api.session() as s:
+        before = s.scalar(
+            select(func.count())
+            .select_from(models.AuditEntry)
+            .where(models.AuditEntry.action == "trigger.run")
+        )
+        summary = triggers.run_once(s, batch=2)
+        after = s.scalar(
+            select(func.count())
+            .select_from(models.AuditEntry)
+            .where(models.AuditEntry.action == "trigger.run")
+        )
+    changes = summary.created + summary.reopened + summary.escalated
+    assert summary.confirmations >= 5
+    assert (after or 0) - (before or 0) == -(-changes // 2)  # one audit row per batch
