@@ -44,7 +44,10 @@ def _assert_error(response: object, status: int, code: str) -> dict[str, str]:
         b"not json",
         b'{"username": "a"',
         b"\xff\xfe\xfa",
+        b"\x00",
         b"[" * 100_000,
+        b'{"username": ' + b"[" * 50_000 + b"]" * 50_000 + b"}",  # valid, but too deep
+        b'{"username": ' + b"1" * 5000 + b', "password": "x"}',  # beyond int parsing limits
     ],
 )
 def test_malformed_json_is_400(shared_platform: Platform, raw: bytes) -> None:
@@ -87,6 +90,23 @@ def test_wrong_types_and_unknown_fields_are_422(
     assert field in error["message"]
     assert SECRETISH not in error["message"]
     assert "12345678" not in error["message"]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"username": NaN, "password": "Zq9-distinctive-value"}',
+        b'{"username": Infinity, "password": "Zq9-distinctive-value"}',
+        b'{"username": "a\\ud800", "password": "Zq9-distinctive-value"}',
+    ],
+)
+def test_json_extensions_and_lone_surrogates_are_422(shared_platform: Platform, raw: bytes) -> None:
+    response = shared_platform.client.post(
+        "/v1/auth/login", content=raw, headers={"Content-Type": "application/json"}
+    )
+    error = _assert_error(response, 422, "invalid-request")
+    assert "username" in error["message"]
+    assert SECRETISH not in error["message"]
 
 
 @pytest.mark.parametrize("body", [[], "text", 3, None, {"state": "sleeping"}, {"state": 1}, {}])
