@@ -123,6 +123,13 @@ class LocalCache:
         keystore = _keystore(data_dir, username, keyring_backend)
         key = _unlock_or_create(keystore, passphrase, path)
         period = DEFAULT_RETENTION if retention_days is None else timedelta(days=retention_days)
+        try:
+            # Owner-only from the start; SQLite gives -wal/-shm the same mode.
+            path.touch(mode=0o600, exist_ok=True)
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                raise DiskFull("the disk is full: the cache file cannot be created") from None
+            raise CacheError(f"the cache file cannot be created: {exc.strerror}") from None
         engine = make_engine(path, key)
         cache = cls(path, engine, keystore, retention_period=period)
         try:

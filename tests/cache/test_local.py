@@ -336,3 +336,11 @@ async def test_engine_reports_a_bad_page_as_status_not_exception(open_cache: Any
     status = await SyncEngine(cache, _OneBadPage()).sync_once()
     assert status.online and status.last_error and "task record" in status.last_error
     assert cache.cursor() is None
+
+
+def test_cache_files_are_owner_only(open_cache: Any) -> None:
+    cache = open_cache()
+    cache.apply_page(synthetic.page(2))
+    for suffix in ("", "-wal"):
+        mode = Path(f"{cache.path}{suffix}").stat().st_mode & 0o777
+        assert mode == 0o600, f"{suffix or 'db'}: {oct(mode)}"
