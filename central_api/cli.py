@@ -34,9 +34,7 @@ def _db_url(value: str | None) -> str:
     """`--db`, else `ASSISTANT_API_DB`, else the default SQLite file; a bare path means SQLite."""
     from central_api.core.config import Settings
 
-    url = value or Settings().db
-    if "://" not in url:
-        url = f"sqlite:///{os.path.abspath(url)}"
+    url = Settings(db=value).db if value else Settings().db
     try:
         make_url(url)
     except ArgumentError:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from platformdirs import user_data_path
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 APP_NAME = "assistant-api"
@@ -35,3 +35,11 @@ class Settings(BaseSettings):
     lockout_minutes: int = Field(default=15, gt=0)
     # Task leases (used by the task routes).
     lease_minutes: int = Field(default=15, gt=0)
+
+    @field_validator("db")
+    @classmethod
+    def _path_means_sqlite(cls, value: str) -> str:
+        """A bare file path stands for an SQLite database at that path."""
+        if "://" in value:
+            return value
+        return f"sqlite:///{Path(value).expanduser().resolve()}"

@@ -174,3 +174,11 @@ def test_bad_role_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
         main(["create-user", "--username", "x", "--role", "wizard", "--display-name", "X"])
     assert exit_info.value.code == 2
     assert "wizard" in capsys.readouterr().err
+
+
+def test_bare_path_means_sqlite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "nested" / "plain.db"
+    assert main(["migrate", "--db", str(target)]) == 0
+    assert target.exists()
+    assert main(["audit", "verify", "--db", str(target)]) == 0
+    assert "audit chain intact: 0 rows" in capsys.readouterr().out
