@@ -273,6 +273,16 @@ async def test_server_killed_mid_sync_resumes_from_the_checkpoint(
     expected = server_open_tasks(api, user)
     assert len(partial) < len(expected)
     assert cache_open_tasks(cache) == expected
+    # No gap in the other kinds either: every patient of the user's tasks is cached.
+    patients = server_rows(
+        api.db_url,
+        "SELECT DISTINCT patient_id FROM tasks WHERE owner_id = :uid AND patient_id IS NOT NULL",
+        uid=api.user_id(user),
+    )
+    with cache._read() as conn:
+        cached = conn.exec_driver_sql("SELECT id FROM records WHERE kind = 'patient'").scalars()
+        cached_patients = {str(p) for p in cached}
+    assert {str(r[0]) for r in patients} == cached_patients
 
 
 async def test_escalation_presence_and_claim_are_delivered(api: Api, open_cache: Any) -> None:
