@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy import ColumnElement, and_, false, or_, select, text
 from sqlalchemy.orm import Session
 
 from central_api import models
@@ -54,6 +54,7 @@ def log_change(
     previous_owner_id: str | None = None,
 ) -> None:
     """Append one change row in the caller's transaction."""
+    lock_for_write(session)
     session.add(
         models.ChangeLog(
             kind=str(kind),
@@ -65,6 +66,30 @@ def log_change(
             previous_owner_id=previous_owner_id,
         )
     )
+
+
+# pg_advisory_xact_lock key serializing change-log writers ("feed" in ASCII).
+FEED_LOCK_KEY = 0x66656564
+
+
+def lock_for_write(session: Session) -> None:
+    """On PostgreSQL, hold a lock from a transaction's first change row to its commit.
+
+    A sequence hands out numbers at insert, not at commit: with two writers, seq 101
+    may commit before seq 100, and a reader whose cursor passed 101 would never see
+    100. Taking the lock before the first row gets its seq makes seq order commit
+    order. (SQLite transactions already serialize: BEGIN IMMEDIATE.)
+
+    Lock order, everywhere: the trigger job's lock, this one, row locks (SELECT ... FOR
+    UPDATE), the audit chain's. Writers that lock rows call this first, explicitly.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    transaction = session.get_transaction()
+    if transaction is not None and session.info.get("feed_lock") is transaction:
+        return
+    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": FEED_LOCK_KEY})
+    session.info["feed_lock"] = session.get_transaction()
 
 
 # --- cursor -------------------------------------------------------------------

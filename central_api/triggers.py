@@ -34,6 +34,7 @@ from central_api import audit, models
 from central_api.assignment import Assigner, announce_task
 from central_api.core.security import token_digest
 from central_api.errors import ApiError
+from central_api.feed import lock_for_write
 from central_api.serialize import practice_out
 from central_api.work import hold, log_task, raise_escalation, touch
 from followup_core.business_time import PracticeCalendar
@@ -353,11 +354,12 @@ def _take_job_lock(session: Session) -> bool:
     """PostgreSQL: this transaction holds the job lock (or another process runs the job)."""
     if session.get_bind().dialect.name != "postgresql":
         return True  # SQLite: every transaction already holds the write lock
-    return bool(
-        session.execute(
-            text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": JOB_LOCK_KEY}
-        ).scalar_one()
-    )
+    got = session.execute(
+        text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": JOB_LOCK_KEY}
+    ).scalar_one()
+    if got:
+        lock_for_write(session)  # before any task row is updated
+    return bool(got)
 
 
 class _Progress:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from central_api import models
 from central_api.access import Scope, audit_access, task_for
 from central_api.errors import ApiError
-from central_api.feed import log_change
+from central_api.feed import lock_for_write, log_change
 from central_api.serialize import attempt_out, escalation_out, practice_out, task_out
 from followup_core import escalation as escalation_rules
 from followup_core.business_time import PracticeCalendar
@@ -116,6 +116,7 @@ def record_attempt(
     session: Session, scope: Scope, body: AttemptIn, *, client: str
 ) -> AttemptCreated:
     """Store an attempt (a fact: never refused for staleness) and move its task."""
+    lock_for_write(session)  # before the task's row lock: see feed.lock_for_write
     task = task_for(session, scope, body.task_id, client=client, for_update=True)
     attempt_id = str(body.id)
     if session.get(models.Attempt, attempt_id) is not None:

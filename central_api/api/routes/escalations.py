@@ -15,7 +15,7 @@ from central_api.api.deps import ClientDep, SessionDep
 from central_api.api.routes.attempts import REPLAY_HEADERS, IdempotencyKey
 from central_api.api.work_deps import Caller, EscalationHandler, Worker
 from central_api.errors import AUTH_ERRORS, responses
-from central_api.feed import log_change
+from central_api.feed import lock_for_write, log_change
 from central_api.models import Escalation, Task, utcnow
 from central_api.serialize import escalation_out
 from central_api.work import create_escalation
@@ -115,6 +115,7 @@ def acknowledge(
     escalation_id: str, user: EscalationHandler, session: SessionDep, client: ClientDep
 ) -> EscalationOut:
     scope = scope_for(session, user)
+    lock_for_write(session)  # before the escalation's row lock
     esc = escalation_for(session, scope, escalation_id, client=client, for_update=True)
     if esc.status == str(EscalationStatus.OPEN):
         esc.status = str(EscalationStatus.ACKNOWLEDGED)
@@ -147,6 +148,7 @@ def resolve(
     client: ClientDep,
 ) -> EscalationOut:
     scope = scope_for(session, user)
+    lock_for_write(session)  # before the escalation's row lock
     esc = escalation_for(session, scope, escalation_id, client=client, for_update=True)
     if esc.status != str(EscalationStatus.RESOLVED):
         now = utcnow()
