@@ -7,6 +7,7 @@ is always polling `capture-pane` against a deadline.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -19,6 +20,14 @@ class TmuxError(AssertionError):
     pass
 
 
+def _clean_env() -> dict[str, str]:
+    """The server's environment, which every pane inherits: without COLUMNS/LINES (pytest
+    and some shells set them, and Textual would take them over the real pane size) and
+    without TMUX (we may run inside someone's tmux)."""
+    drop = {"COLUMNS", "LINES", "TMUX", "TMUX_PANE"}
+    return {k: v for k, v in os.environ.items() if k not in drop}
+
+
 class Tmux:
     def __init__(self, socket_dir: Path, *, width: int = 200, height: int = 50) -> None:
         self.socket = socket_dir / "tmux.sock"
@@ -29,6 +38,7 @@ class Tmux:
     def _tmux(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
             ["tmux", "-S", str(self.socket), "-f", "/dev/null", *args],
+            env=_clean_env(),
             capture_output=True,
             text=True,
             timeout=30,
