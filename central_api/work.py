@@ -119,8 +119,15 @@ def record_attempt(
     lock_for_write(session)  # before the task's row lock: see feed.lock_for_write
     task = task_for(session, scope, body.task_id, client=client, for_update=True)
     attempt_id = str(body.id)
-    if session.get(models.Attempt, attempt_id) is not None:
-        raise invalid("an attempt with this id is already recorded")
+    existing = session.get(models.Attempt, attempt_id)
+    if existing is not None:
+        # The same fact sent again under another key (a client that re-queued it): answer
+        # with what was recorded instead of recording it twice.
+        if existing.task_id != task.id or existing.assistant_id != scope.user_id:
+            raise invalid("an attempt with this id is already recorded for another task")
+        return AttemptCreated(
+            attempt=attempt_out(existing), task=task_out(task), conflict=bool(existing.conflict)
+        )
     workflow = WORKFLOWS[task.workflow]  # type: ignore[index]
     patient = session.get(models.Patient, task.patient_id) if task.patient_id else None
     consent = Consent.model_validate(patient.consent, strict=False) if patient else None
@@ -192,6 +199,7 @@ def record_attempt(
                 reason=f"{task.attempts} contact attempts without reaching the patient",
                 raised_by=scope.user_id,
                 now=now,
+                fresh_id=True,
             )
         )
     if escalations:

@@ -140,3 +140,17 @@ def test_a_key_held_by_a_running_request_is_409_on_postgres(
         s.rollback()
     done = post_attempt(client_as(api, me), body)
     assert done.status_code == 201 and "Idempotent-Replayed" not in done.headers
+
+
+def test_the_same_attempt_under_a_new_key_is_not_recorded_twice(
+    api: ApiHarness, fresh: TaskPicker
+) -> None:
+    client = client_as(api, api.username("assistant"))
+    body = attempt_body(fresh(), "no-answer")
+    first = post_attempt(client, body)
+    assert first.status_code == 201
+    again = post_attempt(client, body, key="requeued-" + body["id"])
+    assert again.status_code == 201
+    assert again.json()["attempt"] == first.json()["attempt"]
+    assert again.json()["task"]["version"] == first.json()["task"]["version"]
+    assert count(api, models.Attempt, models.Attempt.id == body["id"]) == 1
