@@ -16,8 +16,7 @@ and that hash is shared by every seeded user.
 from __future__ import annotations
 
 import random
-import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -68,6 +67,30 @@ def _plan(size: int) -> tuple[dict[str, int], dict[str, int]]:
 def _bulk(session: Session, table: Table, rows: Sequence[Row]) -> None:
     for start in range(0, len(rows), CHUNK):
         session.execute(insert(table), list(rows[start : start + CHUNK]))
+
+
+def _changes(
+    kind: ChangeKind,
+    rows: Sequence[Row],
+    now: datetime,
+    *,
+    practice: Callable[[Row], str] = lambda r: str(r["practice_id"]),
+    owner: Callable[[Row], str | None] = lambda r: None,
+) -> list[Row]:
+    """change_log rows for new records: `owner_id` only on tasks and attempts (feed convention)."""
+    return [
+        {
+            "kind": kind.value,
+            "record_id": row["id"],
+            "practice_id": practice(row),
+            "owner_id": owner(row),
+            "previous_owner_id": None,
+            "op": "upsert",
+            "version": row.get("version", 1),
+            "at": now,
+        }
+        for row in rows
+    ]
 
 
 def _table(model: type[models.Base]) -> Table:
@@ -202,36 +225,25 @@ def seed_database(
             gen.escalations(world, EXAMPLE_ROUTES)
     rec = gen.out
 
-    owner_of = {t["id"]: t["owner_id"] for t in rec.tasks}
-    changes: list[Row] = []
-
-    def log(kind: ChangeKind, rows: Sequence[Row], owner: bool = False) -> None:
-        for row in rows:
-            task_id = row["id"] if kind == ChangeKind.TASK else row.get("task_id")
-            changes.append(
-                {
-                    "kind": kind.value,
-                    "record_id": row["id"],
-                    "practice_id": row["id"]
-                    if kind == ChangeKind.PRACTICE
-                    else row.get("practice_id") or practice_of[row["task_id"]],
-                    "owner_id": owner_of.get(task_id) if owner and task_id else None,
-                    "previous_owner_id": None,
-                    "op": "upsert",
-                    "version": row.get("version", 1),
-                    "at": now,
-                }
-            )
-
-    practice_of = {t["id"]: t["practice_id"] for t in rec.tasks}
-    log(ChangeKind.PRACTICE, practice_rows)
-    log(ChangeKind.SCRIPT, script_rows)
-    log(ChangeKind.PATIENT, rec.patients)
-    log(ChangeKind.APPOINTMENT, rec.appointments)
-    log(ChangeKind.REFERRAL, rec.referrals)
-    log(ChangeKind.TASK, rec.tasks, owner=True)
-    log(ChangeKind.ATTEMPT, rec.attempts, owner=True)
-    log(ChangeKind.ESCALATION, rec.escalations)
+    # The feed's view of each task: attempts take their practice and owner from it.
+    task_practice = {t["id"]: t["practice_id"] for t in rec.tasks}
+    task_owner = {t["id"]: t["owner_id"] for t in rec.tasks}
+    changes = [
+        *_changes(ChangeKind.PRACTICE, practice_rows, now, practice=lambda r: r["id"]),
+        *_changes(ChangeKind.SCRIPT, script_rows, now),
+        *_changes(ChangeKind.PATIENT, rec.patients, now),
+        *_changes(ChangeKind.APPOINTMENT, rec.appointments, now),
+        *_changes(ChangeKind.REFERRAL, rec.referrals, now),
+        *_changes(ChangeKind.TASK, rec.tasks, now, owner=lambda r: r["owner_id"]),
+        *_changes(
+            ChangeKind.ATTEMPT,
+            rec.attempts,
+            now,
+            practice=lambda r: task_practice[r["task_id"]],
+            owner=lambda r: task_owner[r["task_id"]],
+        ),
+        *_changes(ChangeKind.ESCALATION, rec.escalations, now),
+    ]
 
     for model, rows in (
         (models.Practice, practice_rows),
@@ -268,8 +280,3 @@ def seed_database(
         },
         "rng_seed": rng_seed,
     }
-
-
-def demo_password() -> str:
-    """A fresh random password for a demo run (never a fixed one in the repository)."""
-    return secrets.token_urlsafe(12)
