@@ -8,7 +8,7 @@ phrases; and the people who work there.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -22,10 +22,6 @@ EMERGENCY_INSTRUCTION = (
     "emergency room), stay on the line only if they ask, then raise an urgent-symptom "
     "escalation. Do not give medical advice."
 )
-
-
-def red_flag_phrases() -> list[str]:
-    return list(DEFAULT_RED_FLAG_PHRASES)
 
 
 # Who takes each route: (role title, how to reach, acknowledgement target in minutes).
@@ -165,7 +161,7 @@ def practice_config(spec: PracticeSpec, today: date) -> dict[str, Any]:
         "holidays": holidays(today),
         "escalation_contacts": contacts,
         "emergency_instruction": EMERGENCY_INSTRUCTION,
-        "red_flag_phrases": red_flag_phrases(),
+        "red_flag_phrases": list(DEFAULT_RED_FLAG_PHRASES),
     }
 
 
@@ -175,7 +171,7 @@ class StaffSpec:
     display_name: str
     role: Role
     practices: tuple[str, ...]  # PracticeSpec keys
-    works_queue: bool = field(default=False)  # gets tasks assigned
+    works_queue: bool = False  # gets tasks assigned
 
 
 STAFF: tuple[StaffSpec, ...] = (
