@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import base64
+import time
+from concurrent.futures import ThreadPoolExecutor
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select, text
 
 from central_api import models
 from central_api.assignment import reassign
-from central_api.feed import encode_cursor
+from central_api.feed import FEED_LOCK_KEY, encode_cursor, log_change
 from followup_core.enums import ChangeKind
 from followup_core.schemas import CHANGE_SCHEMAS, Change
 from tests.api.conftest import ApiHarness
@@ -143,3 +146,50 @@ def test_each_sync_page_is_audited(api: ApiHarness) -> None:
     before = audit_count(api, "sync")
     assert client.get("/v1/sync", params={"limit": 5}).status_code == 200
     assert audit_count(api, "sync") == before + 1
+
+
+def test_on_postgres_a_later_writer_waits_so_seq_order_is_commit_order(api: ApiHarness) -> None:
+    if api.kind != "postgres":
+        pytest.skip("SQLite writers serialize already (BEGIN IMMEDIATE)")
+    me = api.username("assistant")
+    task = open_tasks(api, me, workflow=None)[1]
+    client = client_as(api, me)
+    with api.session() as holder:
+        # An open transaction that has taken a seq and not committed yet.
+        log_change(
+            holder,
+            kind="practice",
+            record_id=task.practice_id,
+            practice_id=task.practice_id,
+            version=1,
+        )
+        holder.flush()
+        held_seq = holder.scalar(select(func.max(models.ChangeLog.seq)))
+        assert held_seq is not None
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(post_attempt, client, attempt_body(task, "no-answer"))
+            deadline = time.monotonic() + 20
+            with api.session() as probe:
+                while True:
+                    waiting = probe.scalar(
+                        text(
+                            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                            " AND objid = :k AND NOT granted"
+                        ),
+                        {"k": FEED_LOCK_KEY},
+                    )
+                    probe.rollback()
+                    if waiting or pending.done() or time.monotonic() > deadline:
+                        break
+            assert waiting, "the second writer did not wait for the first"
+            assert not pending.done()
+            holder.rollback()
+            response = pending.result(timeout=30)
+    assert response.status_code == 201
+    with api.session() as s:
+        seqs = s.scalars(
+            select(models.ChangeLog.seq).where(
+                models.ChangeLog.record_id == response.json()["attempt"]["id"]
+            )
+        ).all()
+    assert seqs and min(seqs) > held_seq
