@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Generic, Literal, TypeVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -58,6 +58,7 @@ class PassphraseScreen(Screen[CacheT], Generic[CacheT]):
     }
     PassphraseScreen #passphrase-title { text-style: bold; margin-bottom: 1; }
     PassphraseScreen #passphrase-help { color: $text-muted; margin-bottom: 1; }
+    PassphraseScreen #passphrase-step { text-style: bold; }
     PassphraseScreen Input { margin-bottom: 1; }
     PassphraseScreen #passphrase-error { color: $error; height: auto; }
     PassphraseScreen #passphrase-busy { color: $text-muted; height: auto; }
@@ -81,6 +82,7 @@ class PassphraseScreen(Screen[CacheT], Generic[CacheT]):
                     f"never sent anywhere. At least {MIN_LENGTH} characters.",
                     id="passphrase-help",
                 )
+                yield Static("", id="passphrase-step")
                 yield Input(placeholder="Passphrase", password=True, id="passphrase")
                 yield Input(placeholder="Passphrase again", password=True, id="confirm")
             else:
@@ -99,6 +101,17 @@ class PassphraseScreen(Screen[CacheT], Generic[CacheT]):
 
     def show_error(self, text: str) -> None:
         self.query_one("#passphrase-error", Static).update(text)
+
+    @on(events.DescendantFocus)
+    def _where_am_i(self, event: events.DescendantFocus) -> None:
+        # Says which of the two fields takes the typing: the two look alike once filled.
+        if self.mode != "create":
+            return
+        step = self.query_one("#passphrase-step", Static)
+        if event.widget.id == "passphrase":
+            step.update("Step 1 of 2: choose the passphrase")
+        elif event.widget.id == "confirm":
+            step.update("Step 2 of 2: type it again")
 
     @on(Input.Submitted, "#passphrase")
     def _first_entered(self) -> None:
