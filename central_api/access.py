@@ -109,6 +109,44 @@ def task_for(
     return task
 
 
+def task_for_fact(
+    session: Session, scope: Scope, task_id: str, *, client: str
+) -> tuple[models.Task, bool]:
+    """The task an attempt or escalation is recorded on, locked for update.
+
+    An attempt is a fact: an assistant who worked a task offline and then lost it
+    to a reassignment still delivers what happened. So besides what `task_for`
+    admits, a queue-only caller may record on a task they owned before (a change-log
+    row names them as its owner); the second value says so, and the caller flags the
+    record as a conflict for review. Anyone else gets the audited 404.
+    """
+    task = session.scalars(
+        select(models.Task).where(models.Task.id == task_id).with_for_update()
+    ).one_or_none()
+    if task is not None and can_see_task(scope, task):
+        return task, False
+    if (
+        task is not None
+        and scope.queue_only
+        and task.practice_id in scope.practice_ids
+        and _owned_before(session, scope.user_id, task.id)
+    ):
+        return task, True
+    raise deny(session, scope, resource=f"task:{task_id[:64]}", client=client, kind="task")
+
+
+def _owned_before(session: Session, user_id: str, task_id: str) -> bool:
+    log = models.ChangeLog
+    return (
+        session.scalars(
+            select(log.seq)
+            .where(log.kind == "task", log.record_id == task_id, log.owner_id == user_id)
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
 def escalation_for(
     session: Session, scope: Scope, escalation_id: str, *, client: str, for_update: bool = False
 ) -> models.Escalation:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central_api import models
-from central_api.access import Scope, audit_access, task_for
+from central_api.access import Scope, audit_access, task_for_fact
 from central_api.errors import ApiError
 from central_api.feed import lock_for_write, log_change
 from central_api.serialize import attempt_out, escalation_out, practice_out, task_out
@@ -117,7 +117,7 @@ def record_attempt(
 ) -> AttemptCreated:
     """Store an attempt (a fact: never refused for staleness) and move its task."""
     lock_for_write(session)  # before the task's row lock: see feed.lock_for_write
-    task = task_for(session, scope, body.task_id, client=client, for_update=True)
+    task, handed_over = task_for_fact(session, scope, body.task_id, client=client)
     attempt_id = str(body.id)
     existing = session.get(models.Attempt, attempt_id)
     if existing is not None:
@@ -146,7 +146,8 @@ def record_attempt(
     now = models.utcnow()
     practice = session.get(models.Practice, task.practice_id)
     assert practice is not None
-    conflict = body.task_version < task.version
+    # Behind the task's version, or recorded by someone the task was taken from.
+    conflict = body.task_version < task.version or handed_over
     escalation_id: str | None = None
     try:
         update = apply_outcome(
@@ -266,7 +267,8 @@ def _has_open(session: Session, task_id: str, route: EscalationRoute) -> bool:
 def create_escalation(
     session: Session, scope: Scope, body: EscalationIn, *, client: str
 ) -> EscalationOut:
-    task = task_for(session, scope, body.task_id, client=client, for_update=True)
+    lock_for_write(session)  # before the task's row lock: see feed.lock_for_write
+    task, _handed_over = task_for_fact(session, scope, body.task_id, client=client)
     now = models.utcnow()
     esc = raise_escalation(
         session,

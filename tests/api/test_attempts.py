@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from central_api import models
+from central_api.assignment import reassign
 from followup_core.enums import WorkflowId
 from followup_core.schemas import AttemptCreated
 from followup_core.workflows import WORKFLOWS
@@ -18,7 +19,10 @@ from tests.api.work_support import (
     client_as,
     close_work_clients,  # noqa: F401 (autouse fixture)
     count,
+    escalation_body,
     post_attempt,
+    post_escalation,
+    user_id,
 )
 
 
@@ -177,3 +181,26 @@ def test_an_attempt_on_a_task_not_yours_is_404(api: ApiHarness) -> None:
     before = count(api, models.Attempt)
     assert post_attempt(client, attempt_body(other)).status_code == 404
     assert count(api, models.Attempt) == before
+
+
+def test_an_attempt_made_before_a_reassignment_is_still_delivered(
+    api: ApiHarness, fresh: TaskPicker
+) -> None:
+    """The call happened while the task was mine: stored, flagged, the task stays theirs."""
+    me, other = api.username("assistant"), "ava.lindqvist"
+    task = fresh()
+    with api.session() as s:
+        row = s.get(models.Task, task.id)
+        assert row is not None
+        reassign(s, row, user_id(api, other))
+        s.commit()
+    client = client_as(api, me)
+    assert client.get(f"/v1/tasks/{task.id}").status_code == 404
+    response = post_attempt(client, attempt_body(task, "no-answer"))
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["conflict"] is True and body["task"]["needs_review"] is True
+    assert body["task"]["owner_id"] == user_id(api, other)
+    assert body["attempt"]["assistant_id"] == user_id(api, me)
+    escalated = post_escalation(client, escalation_body(task.id, "complaint", "rude"))
+    assert escalated.status_code == 201
