@@ -141,3 +141,11 @@ def test_seed_takes_a_password_that_starts_with_a_dash(tmp_path: Path) -> None:
 
     summary = seed(DemoPaths(tmp_path), password="-starts-with-a-dash-" + "x" * 8, size=None)
     assert any(u["username"] == "demo" for u in summary["users"])
+
+
+def test_workspace_refuses_plain_http_off_loopback_in_one_line(tmp_path: Path) -> None:
+    done = run_cli("--server", "http://assistant.example.org", data_dir=tmp_path)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert done.stderr.startswith("assistant-tui: ")
