@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 import os
 import re
@@ -430,8 +431,6 @@ def run_once(
 
 def practice_for_key(session: Session, key: str | None) -> models.Practice | None:
     """The practice whose webhook key this is, compared in constant time."""
-    import hmac
-
     if not key or len(key) > 256:
         return None
     digest = token_digest(key)
