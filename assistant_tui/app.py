@@ -197,7 +197,15 @@ class AssistantApp(App[None]):
 
     @on(SyncStatusChanged)
     def _sync_changed(self, message: SyncStatusChanged) -> None:
+        previous = self._sync_status
         self._sync_status = message.status
+        if self.sync is not None and (
+            previous is None
+            or previous.last_sync != message.status.last_sync
+            or previous.tasks != message.status.tasks
+        ):
+            # The feed brought changes: show them (the read runs in a worker).
+            self.load_queue()
         if message.status.outbox_depth == 0:
             self._undelivered.clear()
         bar = self.workspace.status
