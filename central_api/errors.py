@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+from starlette.types import Scope
 
 from followup_core.schemas import ErrorBody
 
@@ -148,16 +149,27 @@ def allowed_methods(request: Request) -> str:
 
     Starlette's own 405 names only the first route whose path matched, so a path
     served by two routes (GET list + POST create) would advertise half of them.
+    FastAPI >= 0.165 keeps each `include_router` as one wrapper route without
+    `methods` (`_IncludedRouter`); its `effective_candidates()` are the routes
+    inside (with the prefix applied), so the walk descends into those.
     """
     methods: set[str] = set()
-    for route in request.app.router.routes:
+    _collect_methods(request.app.router.routes, request.scope, methods)
+    return ", ".join(sorted(methods))
+
+
+def _collect_methods(routes: Iterable[Any], scope: Scope, methods: set[str]) -> None:
+    for route in routes:
+        candidates = getattr(route, "effective_candidates", None)
+        if callable(candidates):
+            _collect_methods(candidates(), scope, methods)
+            continue
         route_methods = getattr(route, "methods", None)
         if not route_methods:
             continue
-        match, _ = route.matches(request.scope)
+        match, _ = route.matches(scope)
         if match != Match.NONE:
             methods |= set(route_methods)
-    return ", ".join(sorted(methods))
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:

@@ -185,6 +185,20 @@ def test_405_allow_names_every_route_on_the_path(shared_platform: Platform) -> N
     assert allowed <= {"GET", "POST", "HEAD"}
 
 
+def test_405_allow_sees_routes_inside_included_routers(shared_platform: Platform) -> None:
+    """The real app's routers: /v1/escalations is GET (list) and POST (raise), both
+    declared in one included router, which FastAPI >= 0.165 wraps without `methods`."""
+    response = shared_platform.client.request("OPTIONS", "/v1/escalations")
+    _assert_error(response, 405, "method-not-allowed")
+    allowed = {m.strip() for m in response.headers["Allow"].split(",")}
+    assert {"GET", "POST"} <= allowed
+    assert allowed <= {"GET", "POST", "HEAD"}
+    # A path served by a single route of another included router.
+    response = shared_platform.client.delete("/v1/attempts")
+    _assert_error(response, 405, "method-not-allowed")
+    assert response.headers["Allow"] == "POST"
+
+
 def test_wrong_role_is_403(shared_platform: Platform) -> None:
     response = shared_platform.client.get("/v1/audit", headers=shared_platform.headers("assistant"))
     _assert_error(response, 403, "forbidden")

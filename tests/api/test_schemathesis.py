@@ -45,15 +45,6 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403",
 include-path-regex = "^/v1/(attempts|escalations)$"
 include-method = "POST"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422", "429"]
-
-# KNOWN SERVER BUG, reported (central_api/errors.py `allowed_methods`): it walks
-# `app.router.routes`, but FastAPI 0.165 wraps every `include_router` in an
-# `_IncludedRouter` without `methods`, so the 405 keeps Starlette's header and
-# /v1/escalations (GET and POST) answers OPTIONS with `Allow: POST`. Remove this
-# block once the handler sees the routes inside included routers.
-[[operations]]
-include-path = "/v1/escalations"
-checks.allow_header_conformance.enabled = false
 """
 
 
