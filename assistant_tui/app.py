@@ -19,7 +19,7 @@ from textual.binding import Binding
 
 from assistant_tui import keymap
 from assistant_tui.commands import WorkspaceCommands
-from assistant_tui.config import TuiSettings
+from assistant_tui.config import TuiSettings, load_settings_or_defaults
 from assistant_tui.messages import (
     AttemptRecorded,
     CacheFailed,
@@ -36,10 +36,10 @@ from assistant_tui.screens.workspace import WorkspaceScreen
 from assistant_tui.timefmt import utcnow
 from followup_core.enums import AgentState, EscalationRoute
 from followup_core.schemas import AttemptIn, EscalationIn, UserOut
-from local_cache.views import SyncStatus
 
 if TYPE_CHECKING:
     from local_cache import LocalCache, SyncEngine
+    from local_cache.views import SyncStatus
 
 WORKSPACE_ONLY = frozenset({"escalate", "toggle_identity", "help"})
 AGENT_STATES = [AgentState.AVAILABLE, AgentState.ON_CALL, AgentState.WRAP_UP, AgentState.BREAK]
@@ -72,7 +72,10 @@ class AssistantApp(App[None]):
         self.cache = cache
         self.sync = sync
         self.user = user
-        self.settings = settings if settings is not None else TuiSettings()
+        self._settings_problem: str | None = None
+        if settings is None:
+            settings, self._settings_problem = load_settings_or_defaults()
+        self.settings = settings
         # Injectable so snapshots and tests see one fixed "now".
         self.clock: Callable[[], datetime] = clock or utcnow
         self.agent_state = AgentState.AVAILABLE
@@ -91,6 +94,15 @@ class AssistantApp(App[None]):
         if self.settings.theme in self.available_themes:
             self.theme = self.settings.theme
         self.set_keymap(self.settings.keymap)
+        unknown = keymap.unknown_ids(self.settings.keymap)
+        if unknown:
+            self.notify(
+                "Unknown key binding ids in the config (ignored): " + ", ".join(unknown),
+                severity="warning",
+                timeout=10,
+            )
+        if self._settings_problem:
+            self.notify(self._settings_problem, severity="error", timeout=15)
         self.push_screen(self.workspace)
         self.load_queue()
         self.set_interval(15, self._check_idle, name="idle-lock")
@@ -117,6 +129,8 @@ class AssistantApp(App[None]):
             return
         self.post_message(QueueLoaded(rows))
         if self.sync is None:
+            from local_cache.views import SyncStatus  # already loaded with the cache
+
             self.post_message(
                 SyncStatusChanged(SyncStatus(False, depth, attention, None, None, len(rows)))
             )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -53,6 +53,19 @@ class TuiSettings(BaseSettings):
         return (init_settings, env_settings, toml)
 
 
-def load_settings() -> TuiSettings:
-    """Settings as the user configured them; a clear one-line error on a bad file."""
-    return TuiSettings()
+def load_settings_or_defaults() -> tuple[TuiSettings, str | None]:
+    """The user's settings, or the defaults and a one-line reason when they are unusable.
+
+    A broken config file must not keep an assistant out of their queue; the
+    workspace starts with defaults and says what was wrong.
+    """
+    try:
+        return TuiSettings(), None
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "config"
+        problem = f"{where}: {first['msg']}"
+    except (OSError, ValueError) as error:  # unreadable file, TOML syntax error
+        problem = str(error).splitlines()[0] if str(error) else type(error).__name__
+    path = locations.config_file()
+    return TuiSettings.model_construct(), f"Config {path} not used ({problem}); using defaults."

@@ -7,10 +7,13 @@ thread applies it. Frequent ones set `can_replace` so a burst collapses to one.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from local_cache.views import QueueRow, SyncStatus, TaskContext
+# Annotations only: importing local_cache pulls in SQLAlchemy.
+if TYPE_CHECKING:
+    from local_cache.views import QueueRow, SyncStatus, TaskContext
 
 
 @dataclass

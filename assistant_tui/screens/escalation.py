@@ -53,10 +53,7 @@ def contact(practice: PracticeOut, route: EscalationRoute) -> EscalationContact 
 def describe(found: EscalationContact | None) -> str:
     if found is None:
         return "no named contact: goes to the practice manager's queue"
-    return (
-        f"{found.name}, {found.role} · {found.reach} · acknowledges within "
-        f"{found.ack_target_minutes} min"
-    )
+    return f"{found.name}, {found.role} · {found.reach} · ack within {found.ack_target_minutes} min"
 
 
 class EscalationScreen(ModalScreen[EscalationChoice | None]):

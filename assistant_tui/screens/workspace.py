@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
 from textual import on
@@ -30,7 +31,11 @@ from assistant_tui.widgets.script.shown import shown_script
 from assistant_tui.widgets.status import StatusBar
 from followup_core.enums import Channel, EscalationRoute
 from followup_core.schemas import AttemptIn, EscalationRequest, NextStep
-from local_cache.views import QueueRow, TaskContext
+
+# Annotations only: importing local_cache pulls in SQLAlchemy.
+if TYPE_CHECKING:
+    from local_cache.views import QueueRow, TaskContext
+
 
 PANE_AREAS = {
     "queue": QueuePane,

@@ -161,3 +161,30 @@ async def test_help_is_for_the_focused_area(make_app: Any) -> None:
         assert shown.startswith("Script") and "Take a branch" in shown
         await pilot.press("f1")
         assert app.screen is app.workspace
+
+
+async def test_a_broken_config_file_starts_with_defaults(
+    cache: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assistant_tui.app import AssistantApp
+    from tests.tui.data import NOW
+
+    config = tmp_path / "broken.toml"
+    config.write_text("idle_lock_minutes = = 3\n")
+    monkeypatch.setenv("ASSISTANT_TUI_CONFIG", str(config))
+    app = AssistantApp(cache, clock=lambda: NOW)  # settings read from the file
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.settings.idle_lock_minutes == 5
+        messages = [n.message for n in app._notifications]
+        assert any("broken.toml not used" in m for m in messages)
+        assert app.workspace.context is not None  # the queue still works
+
+
+async def test_command_palette_runs_workspace_actions(make_app: Any) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p", *"lock the", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, LockScreen)

@@ -10,6 +10,7 @@ says what was tried, never anything clinical.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
 from textual.app import ComposeResult
@@ -19,7 +20,10 @@ from textual.widgets import Static
 from assistant_tui.keymap import key_for
 from assistant_tui.timefmt import clock
 from followup_core.enums import Channel
-from local_cache.views import TaskContext
+
+# Annotations only: importing local_cache pulls in SQLAlchemy.
+if TYPE_CHECKING:
+    from local_cache.views import TaskContext
 
 
 def _consent_line(context: TaskContext) -> str:

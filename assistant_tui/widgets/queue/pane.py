@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
@@ -11,7 +12,10 @@ from textual.containers import Vertical
 from textual.widgets import Input, Static
 
 from assistant_tui.widgets.queue.queue_list import HEADER, QueueList
-from local_cache.views import QueueRow
+
+# Annotations only: importing local_cache pulls in SQLAlchemy.
+if TYPE_CHECKING:
+    from local_cache.views import QueueRow
 
 
 class QueuePane(Vertical):

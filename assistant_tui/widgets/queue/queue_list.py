@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.segment import Segment
 from rich.style import Style
@@ -21,7 +22,11 @@ from textual.strip import Strip
 from assistant_tui.keymap import QUEUE
 from assistant_tui.timefmt import countdown, short
 from assistant_tui.widgets.queue.rows import WORKFLOW_SHORT, matches, search_text, urgency
-from local_cache.views import QueueRow
+
+# Annotations only: importing local_cache pulls in SQLAlchemy.
+if TYPE_CHECKING:
+    from local_cache.views import QueueRow
+
 
 HEADER = f"{'':2} {'PRIO':<7} {'SLA':>6} {'WORKFLOW':<11} {'PATIENT':<16} {'TRY':>3} {'NEXT':>9}"
 

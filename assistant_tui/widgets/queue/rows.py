@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from assistant_tui.timefmt import DUE_SOON
 from followup_core.enums import WorkflowId
-from local_cache.views import QueueRow
+
+# Annotations only: importing local_cache pulls in SQLAlchemy.
+if TYPE_CHECKING:
+    from local_cache.views import QueueRow
+
 
 WORKFLOW_SHORT: dict[str, str] = {
     WorkflowId.MISSED_CALL_RECOVERY: "missed-call",

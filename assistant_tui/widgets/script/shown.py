@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from assistant_tui.widgets.script.pane import ShownScript, Step
-from local_cache.views import TaskContext
+
+# Annotations only: importing local_cache pulls in SQLAlchemy.
+if TYPE_CHECKING:
+    from local_cache.views import TaskContext
 
 
 def shown_script(

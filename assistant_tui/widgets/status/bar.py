@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from textual.reactive import reactive
 from textual.widgets import Static
 
 from assistant_tui.timefmt import clock as show_clock
 from followup_core.enums import AgentState
-from local_cache.views import SyncStatus
+
+# Annotations only: importing local_cache pulls in SQLAlchemy.
+if TYPE_CHECKING:
+    from local_cache.views import SyncStatus
 
 
 class StatusBar(Static):
