@@ -173,7 +173,7 @@ class WorkspaceScreen(Screen[None]):
         consent = context.patient.consent if context.patient else None
         allowed = workflow.allowed_channels(consent)
         channels = [c for c in Channel if c in allowed]
-        self.form.start(workflow, channels, context.practice.timezone)
+        self.form.start(workflow, channels, context.practice.timezone, consent)
         self.form.identity_verified = self.verified
 
     # --- keys -------------------------------------------------------------

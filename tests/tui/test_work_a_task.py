@@ -168,3 +168,30 @@ async def test_agent_state_switches_by_key(make_app: Any, cache: Any) -> None:
         await pilot.press("f3", "f3")
         await settle(pilot)
         assert outbox(cache, "presence")[-1] == {"state": "break"}
+
+
+async def test_message_sent_moves_to_a_consented_written_channel(make_app: Any, cache: Any) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_first(pilot)
+        await pilot.press("m")  # message sent: not a phone outcome
+        assert app.workspace.form.channel == "sms"  # patient 1 consented to sms, not email
+        await pilot.press("f6")
+        assert app.workspace.form.channel == "portal"
+        await pilot.press("enter")
+        await settle(pilot)
+        [attempt] = outbox(cache, "attempt")
+        assert (attempt["outcome"], attempt["channel"]) == ("message-sent", "portal")
+
+
+async def test_unmatched_caller_shows_only_the_number(make_app: Any) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("end", "enter")  # task-6: a missed call from an unknown number
+        await settle(pilot)
+        assert app.workspace.context.task.id == "task-6"
+        shown = text_of(app, "#patient-minimum")
+        assert "Unmatched caller" in shown and "555-0199" in shown
+        await pilot.press("f4")  # nobody to verify
+        assert not app.workspace.verified

@@ -21,6 +21,7 @@ from textual.widgets import Button, Input, Static
 from assistant_tui.timefmt import when
 from followup_core.enums import Channel
 from followup_core.errors import FollowupError
+from followup_core.schemas import Consent
 from followup_core.workflows import OutcomeCode, Workflow
 
 
@@ -61,6 +62,7 @@ class OutcomeForm(Vertical):
         self.channel: Channel | None = None
         self.tz = "UTC"
         self.identity_verified = False
+        self.consent: Consent | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("No task open.", id="outcome-keys")
@@ -74,9 +76,12 @@ class OutcomeForm(Vertical):
 
     # --- setting up -------------------------------------------------------
 
-    def start(self, workflow: Workflow, channels: list[Channel], tz: str) -> None:
+    def start(
+        self, workflow: Workflow, channels: list[Channel], tz: str, consent: Consent | None
+    ) -> None:
         """A new task: clear every field."""
         self.workflow = workflow
+        self.consent = consent
         self.outcome = None
         self.channels = channels
         self.channel = channels[0] if channels else None
@@ -105,10 +110,13 @@ class OutcomeForm(Vertical):
     def choose(self, outcome: OutcomeCode) -> None:
         """Select an outcome and move the focus to the one thing still needed."""
         self.outcome = outcome
-        if outcome.code == "left-voicemail" and Channel.VOICEMAIL in self.channels:
+        # Outcomes happen on their own channels (a voicemail is left on voicemail,
+        # a message is sent in writing): move to one the patient consented to.
+        fitting = [c for c in self.channels if outcome.channels is None or c in outcome.channels]
+        if outcome.code == "left-voicemail" and Channel.VOICEMAIL in fitting:
             self.channel = Channel.VOICEMAIL
-        elif self.channel == Channel.VOICEMAIL and outcome.code != "left-voicemail":
-            self.channel = self.channels[0] if self.channels else None
+        elif self.channel not in fitting or self.channel == Channel.VOICEMAIL:
+            self.channel = fitting[0] if fitting else self.channel
         action = self.query_one("#outcome-action", Input)
         if "next_step" in outcome.requires and not action.value:
             action.value = outcome.label
@@ -122,10 +130,17 @@ class OutcomeForm(Vertical):
             self.query_one("#outcome-submit", Button).focus()
 
     def cycle_channel(self) -> None:
-        if not self.channels:
+        """Next consented channel on which the chosen outcome can happen."""
+        outcome = self.outcome
+        candidates = [
+            c
+            for c in self.channels
+            if outcome is None or outcome.channels is None or c in outcome.channels
+        ]
+        if not candidates:
             return
-        index = self.channels.index(self.channel) if self.channel in self.channels else -1
-        self.channel = self.channels[(index + 1) % len(self.channels)]
+        index = candidates.index(self.channel) if self.channel in candidates else -1
+        self.channel = candidates[(index + 1) % len(candidates)]
         self._draw()
 
     # --- validation -------------------------------------------------------
@@ -139,10 +154,6 @@ class OutcomeForm(Vertical):
         if self.channel is None:
             raise ValueError("the patient has consented to no channel this workflow uses")
         outcome = self.outcome
-        if outcome.code == "left-voicemail" and self.channel != Channel.VOICEMAIL:
-            raise ValueError("no voicemail consent: a voicemail may not be left")
-        if "identity_verified" in outcome.requires and not self.identity_verified:
-            raise ValueError(f"{outcome.code} needs a verified identity (mark it first)")
         action = self.query_one("#outcome-action", Input).value.strip()
         due_text = self.query_one("#outcome-due", Input).value.strip()
         notes = self.query_one("#outcome-notes", Input).value.strip()
@@ -156,8 +167,15 @@ class OutcomeForm(Vertical):
                 raise ValueError(f"{outcome.code} needs a due for the next step")
         if due is not None and due <= self._clock():
             raise ValueError("the due is in the past")
-        if "notes" in outcome.requires and not notes:
-            raise ValueError(f"{outcome.code} needs notes")
+        # The same rules the server applies (channel, consent, required fields).
+        self.workflow.check_attempt(
+            outcome=outcome.code,
+            channel=self.channel,
+            identity_verified=self.identity_verified,
+            has_next_step=bool(action and due),
+            notes=notes,
+            consent=self.consent,
+        )
         return OutcomeDraft(
             outcome=outcome,
             channel=self.channel,
