@@ -93,7 +93,7 @@ class QueueList(ScrollView, can_focus=True):
     def set_rows(self, rows: Sequence[QueueRow]) -> None:
         keep = self.highlighted_task_id
         self._all = list(rows)
-        self._search = [search_text(row) for row in self._all]
+        self._search = []  # built on the first filter: most reloads are never filtered
         self._apply_filter(keep)
 
     def set_filter(self, text: str) -> None:
@@ -106,6 +106,8 @@ class QueueList(ScrollView, can_focus=True):
 
     def _apply_filter(self, keep: str | None) -> None:
         if self._filter:
+            if len(self._search) != len(self._all):
+                self._search = [search_text(row) for row in self._all]
             now = self._clock()
             self._visible = [
                 i
