@@ -25,6 +25,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -332,9 +333,10 @@ def _known_numbers(cache: Any, limit: int = 12) -> list[str]:
 def _exit_on_hangup(app: Any, server: EmbeddedServer) -> None:
     """SIGTERM or a closed terminal ends the workspace, so the server is stopped cleanly.
 
-    If the workspace does not wind down within HANGUP_GRACE seconds (a stuck worker),
-    the server is stopped anyway and the process ends: a demo must never leave an
-    API server running behind a closed terminal.
+    If the process has not wound down HANGUP_GRACE seconds later, the server is stopped
+    anyway and the process ends: a demo must never leave an API server running behind a
+    closed terminal. The fallback runs on a daemon thread, not the event loop, because a
+    shutdown stuck in a thread join (a dead terminal, a busy worker) blocks the loop too.
     """
     loop = asyncio.get_running_loop()
 
@@ -344,7 +346,9 @@ def _exit_on_hangup(app: Any, server: EmbeddedServer) -> None:
 
     def on_signal() -> None:
         app.exit()
-        loop.call_later(HANGUP_GRACE, hard_stop)
+        timer = threading.Timer(HANGUP_GRACE, hard_stop)
+        timer.daemon = True
+        timer.start()
 
     for sig in (signal.SIGTERM, signal.SIGHUP):
         with contextlib.suppress(NotImplementedError, RuntimeError):
