@@ -28,6 +28,7 @@ from assistant_tui.messages import (
     PassphraseChecked,
     QueueLoaded,
     SyncStatusChanged,
+    UndeliveredEscalations,
 )
 from assistant_tui.screens.escalation import EscalationChoice, EscalationScreen, describe
 from assistant_tui.screens.help import HelpScreen
@@ -109,6 +110,8 @@ class AssistantApp(App[None]):
         self.set_interval(30, self._tick, name="clock")
         if self.sync is not None:
             self.sync.subscribe(self._on_sync_status)
+            # Supervisors see the team live: say we are here as the workspace opens.
+            self.record_presence(self.agent_state)
             self.run_sync_engine()
 
     def tz_for(self, practice_id: str) -> str:
@@ -161,7 +164,9 @@ class AssistantApp(App[None]):
         except Exception as error:
             self.post_message(CacheFailed("saving the escalation", _one_line(error)))
             return
-        self.post_message(EscalationRecorded(escalation.task_id, escalation.route.value))
+        self.post_message(
+            EscalationRecorded(escalation.task_id, escalation.route.value, str(escalation.id))
+        )
 
     @work(thread=True, exclusive=True, group="presence", exit_on_error=False)
     def record_presence(self, state: AgentState) -> None:
@@ -201,6 +206,8 @@ class AssistantApp(App[None]):
 
     @on(EscalationRecorded)
     def _escalation_recorded(self, message: EscalationRecorded) -> None:
+        self._undelivered.add(message.escalation_id)
+        self.workspace.status.undelivered_escalations = len(self._undelivered)
         self.load_queue()
         if self.sync is not None:
             self.sync.kick()
@@ -220,11 +227,31 @@ class AssistantApp(App[None]):
         ):
             # The feed brought changes: show them (the read runs in a worker).
             self.load_queue()
-        if message.status.outbox_depth == 0:
-            self._undelivered.clear()
-        bar = self.workspace.status
-        bar.apply_sync(message.status)
-        bar.undelivered_escalations = len(self._undelivered)
+        self.workspace.status.apply_sync(message.status)
+        if self._undelivered:
+            # Asked of the cache, not inferred from the status: a status published
+            # by a round that began before the escalation would say "0" too early.
+            self.count_undelivered(frozenset(self._undelivered))
+
+    @work(thread=True, exclusive=True, group="undelivered", exit_on_error=False)
+    def count_undelivered(self, known: frozenset[str]) -> None:
+        try:
+            waiting = {
+                entry.id
+                for state in ("pending", "attention")
+                for entry in self.cache.outbox_entries(state)
+                if entry.kind == "escalation"
+            }
+        except Exception as error:
+            self.post_message(CacheFailed("checking escalations", _one_line(error)))
+            return
+        self.post_message(UndeliveredEscalations(known, frozenset(waiting)))
+
+    @on(UndeliveredEscalations)
+    def _undelivered_counted(self, message: UndeliveredEscalations) -> None:
+        # Only what was known when the check began can have been delivered since.
+        self._undelivered -= message.known - message.waiting
+        self.workspace.status.undelivered_escalations = len(self._undelivered)
 
     @on(PassphraseChecked)
     def _passphrase_checked(self, message: PassphraseChecked) -> None:
@@ -331,8 +358,6 @@ class AssistantApp(App[None]):
         escalation = EscalationIn(
             id=uuid.uuid4(), task_id=context.task.id, route=choice.route, reason=choice.reason
         )
-        self._undelivered.add(str(escalation.id))
-        self.workspace.status.undelivered_escalations = len(self._undelivered)
         self.workspace.queue.held.add(context.task.id)
         instruction = (
             context.practice.emergency_instruction

@@ -40,6 +40,7 @@ class AttemptRecorded(Message):
 class EscalationRecorded(Message):
     task_id: str
     route: str
+    escalation_id: str
 
 
 @dataclass
@@ -61,3 +62,14 @@ class SyncStatusChanged(Message):
 @dataclass
 class PassphraseChecked(Message):
     ok: bool
+
+
+@dataclass
+class UndeliveredEscalations(Message):
+    """Of the escalations `known` when the check began, those still `waiting` to go."""
+
+    known: frozenset[str]
+    waiting: frozenset[str]
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, UndeliveredEscalations)
