@@ -169,5 +169,8 @@ def escalation_for(
 def audit_access(
     session: Session, scope: Scope, *, action: str, resource: str, client: str
 ) -> None:
-    """One audit row for a read or write of patient data (ids only, never values)."""
-    audit.record(session, actor_id=scope.user_id, action=action, resource=resource, client=client)
+    """One audit row for a read or write of patient data (ids only, never values),
+    written as the last row of the caller's transaction (see `audit.record_at_commit`)."""
+    audit.record_at_commit(
+        session, actor_id=scope.user_id, action=action, resource=resource, client=client
+    )

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
 from central_api.models import AuditEntry, utcnow
@@ -83,6 +83,7 @@ def record(
 
     `resource` is a kind and an id ("task:<id>"), never a value from the record.
     """
+    session.flush()  # pending rows of the request first: the chain's lock comes last
     _lock_chain(session)
     last = session.execute(
         select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
@@ -105,6 +106,54 @@ def record(
     session.add(entry)
     session.flush()
     return entry
+
+
+@dataclass(frozen=True)
+class _Pending:
+    actor_id: str | None
+    action: str
+    resource: str
+    client: str
+
+
+_PENDING_KEY = "audit_pending"
+
+
+def record_at_commit(
+    session: Session, *, actor_id: str | None, action: str, resource: str, client: str
+) -> None:
+    """Append one row as the last write of the caller's transaction, right before COMMIT.
+
+    Same guarantee as `record` (the row commits with the transaction or not at all),
+    but the chain's lock (PostgreSQL: an advisory lock every audited request takes)
+    is held only for that last INSERT and the commit, not for the whole request.
+    A rollback drops the queued rows with the transaction they belonged to.
+    """
+    transaction = session.get_transaction()
+    if transaction is None:
+        # No transaction yet: nothing to defer behind, begin one the usual way.
+        session.connection()
+        transaction = session.get_transaction()
+    held: tuple[object, list[_Pending]] | None = session.info.get(_PENDING_KEY)
+    if held is None or held[0] is not transaction:
+        held = (transaction, [])
+        session.info[_PENDING_KEY] = held
+    held[1].append(_Pending(actor_id, action, resource, client))
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending(session: Session) -> None:
+    held = session.info.pop(_PENDING_KEY, None)
+    if held is None or held[0] is not session.get_transaction() or not held[1]:
+        return
+    for pending in held[1]:
+        record(
+            session,
+            actor_id=pending.actor_id,
+            action=pending.action,
+            resource=pending.resource,
+            client=pending.client,
+        )
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from central_api.core.config import Settings
+from central_api.db import begin_read
 from central_api.models import Token, User, utcnow
 
 # argon2id with OWASP's first recommended profile (19 MiB, 2 passes, 1 lane): about
@@ -93,11 +94,7 @@ def issue_token(
 
 
 def token_is_live(row: Token, settings: Settings, now: datetime) -> bool:
-    if row.revoked_at is not None:
-        return False
-    if now >= row.expires_at:
-        return False
-    return now < row.last_used_at + timedelta(minutes=settings.token_idle_minutes)
+    return _is_live(row.revoked_at, row.expires_at, row.last_used_at, settings, now)
 
 
 def authenticate_token(
@@ -105,21 +102,60 @@ def authenticate_token(
 ) -> User | None:
     """The active user behind a live token, touching its last use; None otherwise.
 
-    Commits the touch itself so a read-only route still extends the idle window.
+    Returns with no transaction open, whatever the answer: FastAPI runs the route in
+    another threadpool thread, and a transaction left open here would hold SQLite's
+    write lock across that hop (with more requests than threads, every thread then
+    waits for a lock whose holder waits for a thread). The lookup is a pure read
+    (`begin_read`: no write lock on SQLite); the last-use touch, at most every
+    `TOUCH_EVERY` per token, is its own short write so a read-only route still
+    extends the idle window.
     """
     now = now or utcnow()
     if not token or len(token) > 512:
         return None
-    row = session.get(Token, token_digest(token))
-    if row is None or not token_is_live(row, settings, now):
+    if session.in_transaction():
+        session.commit()  # start from a fresh snapshot; nothing of ours is pending
+    digest = token_digest(token)
+    begin_read(session)
+    try:
+        found = session.execute(
+            select(Token.revoked_at, Token.expires_at, Token.last_used_at, User)
+            .join(User, User.id == Token.user_id)
+            .where(Token.token_hash == digest)
+        ).first()
+    finally:
+        session.commit()  # end the read: release the snapshot before the thread hop
+    if found is None:
         return None
-    user = session.get(User, row.user_id)
-    if user is None or not user.active:
+    revoked_at, expires_at, last_used_at, user = found
+    if not _is_live(revoked_at, expires_at, last_used_at, settings, now) or not user.active:
         return None
-    if now - row.last_used_at >= TOUCH_EVERY:
-        row.last_used_at = now
-        session.commit()
+    if now - last_used_at >= TOUCH_EVERY:
+        try:
+            # Conditional, so concurrent requests on one token write it once.
+            session.execute(
+                update(Token)
+                .where(Token.token_hash == digest, Token.last_used_at < now - TOUCH_EVERY)
+                .values(last_used_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
     return user
+
+
+def _is_live(
+    revoked_at: datetime | None,
+    expires_at: datetime,
+    last_used_at: datetime,
+    settings: Settings,
+    now: datetime,
+) -> bool:
+    if revoked_at is not None or now >= expires_at:
+        return False
+    return now < last_used_at + timedelta(minutes=settings.token_idle_minutes)
 
 
 def revoke_token(session: Session, token: str, *, now: datetime | None = None) -> bool:

@@ -10,8 +10,7 @@ from sqlalchemy.orm import Session
 
 from central_api import idempotency
 from central_api.access import scope_for
-from central_api.api.deps import ClientDep, SessionDep
-from central_api.api.work_deps import Worker
+from central_api.api.deps import ClientDep, SessionDep, Worker
 from central_api.errors import AUTH_ERRORS, responses
 from central_api.work import record_attempt
 from followup_core.schemas import AttemptCreated, AttemptIn
@@ -51,9 +50,10 @@ def post_attempt(
     client: ClientDep,
     idempotency_key: IdempotencyKey,
 ) -> JSONResponse:
-    scope = scope_for(session, user)
-
+    # Everything, the caller's scope included, is read and written in the one
+    # transaction `idempotency.run` opens: one request, one write transaction.
     def work(s: Session) -> tuple[int, dict[str, Any]]:
+        scope = scope_for(s, user)
         created = record_attempt(s, scope, body, client=client)
         return 201, created.model_dump(mode="json")
 

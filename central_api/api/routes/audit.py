@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
 
 from central_api.api.deps import SessionDep, require_roles
+from central_api.db import begin_read
 from central_api.errors import AUTH_ERRORS, ApiError, responses
 from central_api.models import AuditEntry, User
 from followup_core.enums import Role
@@ -57,6 +58,7 @@ def read_audit(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AuditPage:
     last_seen = decode_cursor(after)
+    begin_read(session)  # a pure read: no write lock on SQLite (the teardown ends it)
     rows = list(
         session.scalars(
             select(AuditEntry)

@@ -11,9 +11,8 @@ from sqlalchemy.orm import Session
 
 from central_api import idempotency
 from central_api.access import audit_access, escalation_for, scope_for
-from central_api.api.deps import ClientDep, SessionDep
+from central_api.api.deps import ClientDep, CurrentUser, EscalationHandler, SessionDep, Worker
 from central_api.api.routes.attempts import REPLAY_HEADERS, IdempotencyKey
-from central_api.api.work_deps import Caller, EscalationHandler, Worker
 from central_api.errors import AUTH_ERRORS, responses
 from central_api.feed import lock_for_write, log_change
 from central_api.models import Escalation, Task, utcnow
@@ -42,9 +41,10 @@ def post_escalation(
     client: ClientDep,
     idempotency_key: IdempotencyKey,
 ) -> JSONResponse:
-    scope = scope_for(session, user)
-
+    # Everything, the caller's scope included, is read and written in the one
+    # transaction `idempotency.run` opens: one request, one write transaction.
     def work(s: Session) -> tuple[int, dict[str, Any]]:
+        scope = scope_for(s, user)
         return 201, create_escalation(s, scope, body, client=client).model_dump(mode="json")
 
     outcome = idempotency.run(
@@ -65,7 +65,7 @@ def post_escalation(
     summary="The escalation inbox, oldest acknowledgement due first",
 )
 def list_escalations(
-    user: Caller,
+    user: CurrentUser,
     session: SessionDep,
     client: ClientDep,
     status: Annotated[
