@@ -18,6 +18,7 @@ from textual.app import App
 from textual.binding import Binding
 
 from assistant_tui import keymap
+from assistant_tui.cache_workers import CacheWorkers
 from assistant_tui.commands import WorkspaceCommands
 from assistant_tui.config import TuiSettings, load_settings_or_defaults
 from assistant_tui.messages import (
@@ -36,7 +37,7 @@ from assistant_tui.screens.lock import LockScreen
 from assistant_tui.screens.workspace import WorkspaceScreen
 from assistant_tui.timefmt import utcnow
 from followup_core.enums import AgentState, EscalationRoute
-from followup_core.schemas import AttemptIn, EscalationIn, UserOut
+from followup_core.schemas import EscalationIn, UserOut
 
 if TYPE_CHECKING:
     from local_cache import LocalCache, SyncEngine
@@ -46,15 +47,7 @@ WORKSPACE_ONLY = frozenset({"escalate", "toggle_identity", "help"})
 AGENT_STATES = [AgentState.AVAILABLE, AgentState.ON_CALL, AgentState.WRAP_UP, AgentState.BREAK]
 
 
-def _one_line(error: BaseException) -> str:
-    """Cache errors are one line with no PHI; anything else is named by type only."""
-    module = type(error).__module__
-    if module.startswith(("local_cache", "followup_core", "backend_client")):
-        return str(error).splitlines()[0] if str(error) else type(error).__name__
-    return f"unexpected {type(error).__name__}"
-
-
-class AssistantApp(App[None]):
+class AssistantApp(CacheWorkers):
     CSS_PATH = "app.tcss"
     TITLE = "assistant-tui"
     BINDINGS: ClassVar[list[Binding]] = keymap.APP  # type: ignore[assignment]
@@ -117,68 +110,6 @@ class AssistantApp(App[None]):
     def tz_for(self, practice_id: str) -> str:
         return self._tz.get(practice_id, "UTC")
 
-    # --- workers: every cache call is here, off the UI thread --------------
-
-    @work(thread=True, exclusive=True, group="queue", exit_on_error=False)
-    def load_queue(self) -> None:
-        try:
-            for practice in self.cache.practices():
-                self._tz[practice.id] = practice.timezone
-            rows = self.cache.queue()
-            depth = self.cache.outbox_depth()
-            attention = len(self.cache.needs_attention())
-        except Exception as error:
-            self.post_message(CacheFailed("reading the queue", _one_line(error)))
-            return
-        self.post_message(QueueLoaded(rows))
-        if self.sync is None:
-            from local_cache.views import SyncStatus  # already loaded with the cache
-
-            self.post_message(
-                SyncStatusChanged(SyncStatus(False, depth, attention, None, None, len(rows)))
-            )
-
-    @work(thread=True, exclusive=True, group="context", exit_on_error=False)
-    def load_context(self, task_id: str) -> None:
-        try:
-            context = self.cache.task_context(task_id)
-        except Exception as error:
-            self.post_message(CacheFailed("opening the task", _one_line(error)))
-            return
-        if context is not None:
-            self.post_message(ContextLoaded(context))
-
-    @work(thread=True, exclusive=True, group="attempt", exit_on_error=False)
-    def record_attempt(self, attempt: AttemptIn) -> None:
-        try:
-            row = self.cache.record_attempt(attempt)
-        except Exception as error:
-            self.post_message(CacheFailed("saving the outcome", _one_line(error)))
-            return
-        self.post_message(AttemptRecorded(attempt.task_id, attempt.outcome, row))
-
-    @work(thread=True, exclusive=True, group="escalation", exit_on_error=False)
-    def record_escalation(self, escalation: EscalationIn) -> None:
-        try:
-            self.cache.record_escalation(escalation)
-        except Exception as error:
-            self.post_message(CacheFailed("saving the escalation", _one_line(error)))
-            return
-        self.post_message(
-            EscalationRecorded(escalation.task_id, escalation.route.value, str(escalation.id))
-        )
-
-    @work(thread=True, exclusive=True, group="presence", exit_on_error=False)
-    def record_presence(self, state: AgentState) -> None:
-        try:
-            self.cache.set_presence(state)
-        except Exception as error:
-            self.post_message(CacheFailed("saving your state", _one_line(error)))
-
-    @work(thread=True, exclusive=True, group="passphrase", exit_on_error=False)
-    def check_passphrase(self, passphrase: str) -> None:
-        self.post_message(PassphraseChecked(self.cache.verify_passphrase(passphrase)))
-
     @work(exclusive=True, group="sync", exit_on_error=False)
     async def run_sync_engine(self) -> None:
         assert self.sync is not None
@@ -232,20 +163,6 @@ class AssistantApp(App[None]):
             # Asked of the cache, not inferred from the status: a status published
             # by a round that began before the escalation would say "0" too early.
             self.count_undelivered(frozenset(self._undelivered))
-
-    @work(thread=True, exclusive=True, group="undelivered", exit_on_error=False)
-    def count_undelivered(self, known: frozenset[str]) -> None:
-        try:
-            waiting = {
-                entry.id
-                for state in ("pending", "attention")
-                for entry in self.cache.outbox_entries(state)
-                if entry.kind == "escalation"
-            }
-        except Exception as error:
-            self.post_message(CacheFailed("checking escalations", _one_line(error)))
-            return
-        self.post_message(UndeliveredEscalations(known, frozenset(waiting)))
 
     @on(UndeliveredEscalations)
     def _undelivered_counted(self, message: UndeliveredEscalations) -> None:
