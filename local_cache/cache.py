@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from followup_core.enums import AgentState
+from followup_core.enums import TERMINAL_STATUSES, AgentState, TaskStatus
 from followup_core.schemas import (
     AppointmentOut,
     AttemptIn,
@@ -458,6 +458,23 @@ class LocalCache:
         )
         if moved is None:
             return
+        self._store_local_task(conn, moved)
+
+    def _hold_task(self, conn: Connection, task_id: str) -> int | None:
+        """Escalated work waits for the named contact: on hold unless already finished.
+
+        Returns the task version the hold was made against (None if not cached).
+        """
+        data = conn.exec_driver_sql("SELECT data FROM tasks WHERE id = ?", (task_id,)).scalar()
+        if data is None:
+            return None
+        task = TaskOut.model_validate_json(data)
+        if task.status not in TERMINAL_STATUSES and task.status is not TaskStatus.ON_HOLD:
+            self._store_local_task(conn, task.model_copy(update={"status": TaskStatus.ON_HOLD}))
+        return task.version
+
+    def _store_local_task(self, conn: Connection, moved: TaskOut) -> None:
+        """Write a task as moved locally; the server's next version replaces it."""
         cols = task_columns(moved, ts(_now()), local_outcome=1)
         conn.exec_driver_sql(
             "UPDATE tasks SET status = ?, business_status = ?, attempts = ?, "
@@ -469,11 +486,12 @@ class LocalCache:
                 cols["next_attempt_at"],
                 cols["is_open"],
                 cols["data"],
-                task.id,
+                moved.id,
             ),
         )
 
     def record_escalation(self, esc: EscalationIn) -> None:
+        """Queue an escalation and put its task on hold, in one transaction."""
         with self._write() as conn:
             if not self._exists(conn, str(esc.id)):
                 self._enqueue(
@@ -482,6 +500,7 @@ class LocalCache:
                     kind="escalation",
                     body=esc.model_dump_json(),
                     task_id=esc.task_id,
+                    task_version=self._hold_task(conn, esc.task_id),
                 )
 
     def set_presence(self, state: AgentState | str) -> None:

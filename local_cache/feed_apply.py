@@ -120,10 +120,13 @@ def upsert_task(conn: Connection, task: TaskOut, now: str, *, update_only: bool 
 
 
 def _pending_bases(conn: Connection) -> dict[str, int]:
-    """Per task, the newest version an undelivered attempt was recorded against."""
+    """Per task, the newest version an undelivered attempt or escalation was made against.
+
+    The feed does not overwrite a task moved locally until the server has a newer version.
+    """
     rows = conn.exec_driver_sql(
         "SELECT task_id, max(task_version) FROM outbox "
-        "WHERE kind = 'attempt' AND state = 'pending' GROUP BY task_id"
+        "WHERE kind IN ('attempt', 'escalation') AND state = 'pending' GROUP BY task_id"
     ).fetchall()
     return {r[0]: int(r[1]) for r in rows if r[0] is not None and r[1] is not None}
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import secrets
 import threading
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from followup_core.enums import ChangeKind, ChangeOp, Priority, TaskStatus
+from followup_core.enums import ChangeKind, ChangeOp, EscalationRoute, Priority, TaskStatus
 from followup_core.errors import FollowupError
-from followup_core.schemas import Change, SyncPage
+from followup_core.schemas import Change, EscalationIn, SyncPage
 from local_cache import (
     CacheCorrupt,
     CacheError,
@@ -114,6 +115,23 @@ def test_feed_keeps_local_outcome_until_server_has_newer_version(open_cache: Any
     newer = synthetic.task_change(0, version=2, attempts=1, business_status="no-answer")
     cache.apply_page(synthetic.change_page(newer))
     assert _task(cache, 0).version == 2
+
+
+def test_escalation_puts_the_task_on_hold_with_its_outbox_entry(open_cache: Any) -> None:
+    cache = open_cache()
+    cache.apply_page(synthetic.page(2))
+    esc = EscalationIn(
+        id=uuid.uuid4(), task_id="task-1", route=EscalationRoute.COMPLAINT, reason="long wait"
+    )
+    cache.record_escalation(esc)
+    cache.record_escalation(esc)  # the same escalation twice is one entry
+    assert _task(cache, 1).status is TaskStatus.ON_HOLD
+    assert [(e.id, e.kind) for e in cache.outbox_entries("pending")] == [
+        (str(esc.id), "escalation")
+    ]
+    # The same server version arriving again does not take the hold back.
+    cache.apply_page(synthetic.change_page(synthetic.task_change(1, version=1)))
+    assert _task(cache, 1).status is TaskStatus.ON_HOLD
 
 
 def test_remove_keeps_the_queued_attempt(open_cache: Any) -> None:
