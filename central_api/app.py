@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import FastAPI
 
 from central_api.api.routes import ALL_ROUTERS
@@ -29,6 +30,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # B2: the periodic trigger job (ASSISTANT_API_TRIGGER_INTERVAL seconds; <= 0 is off).
+        # Sync routes and dependencies run on anyio's threadpool (40 threads by
+        # default). Every request is mostly Python under one GIL, and writers queue
+        # on one lock (SQLite's, PostgreSQL's feed lock) anyway, so 40 runnable
+        # threads mostly fight over the GIL while one of them holds the database
+        # lock. Fewer threads: same work, less contention (see scripts/bench_api).
+        to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
         job = start_trigger_job(app.state.session_factory)
         try:
             yield

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     lockout_minutes: int = Field(default=15, gt=0)
     # Task leases (used by the task routes).
     lease_minutes: int = Field(default=15, gt=0)
+    # Threads running the synchronous routes (anyio's threadpool; its default is 40).
+    worker_threads: int = Field(default=16, ge=2, le=256)
 
     @field_validator("db")
     @classmethod

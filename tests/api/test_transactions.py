@@ -28,7 +28,7 @@ from tests.api.work_support import TaskPicker, attempt_body, post_attempt
 
 __all__ = ["platform"]
 
-CONCURRENT_REQUESTS = 80  # more than the 40 threads of the server's threadpool
+CONCURRENT_REQUESTS = 80  # more than the server's worker threads (Settings.worker_threads)
 
 
 def _sqlite_path(url: str) -> str:
@@ -113,7 +113,7 @@ def test_queued_audit_rows_commit_with_their_transaction_only(platform: Platform
 
 
 def test_more_concurrent_requests_than_server_threads(api: ApiHarness) -> None:
-    """80 attempt POSTs at once (the threadpool has 40 threads): all answered, none lost.
+    """80 attempt POSTs at once (more than the worker threads): all answered, none lost.
 
     Before the fix each request's token check held SQLite's write lock while it
     waited for a thread for the route, and requests stalled for the 30 s busy
