@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import event, select, text
+from sqlalchemy import Table, event, insert, select, text
 from sqlalchemy.orm import Session
 
 from central_api.models import AuditEntry, utcnow
@@ -22,6 +22,7 @@ from central_api.models import AuditEntry, utcnow
 GENESIS_HASH = "0" * 64
 # pg_advisory_xact_lock key for audit appends ("audit" in ASCII, fits a bigint).
 ADVISORY_LOCK_KEY = 0x6175646974
+_AUDIT_TABLE: Table = AuditEntry.metadata.tables[AuditEntry.__tablename__]
 
 
 def canonical(
@@ -103,8 +104,21 @@ def record(
             prev, seq=seq, at=at, actor_id=actor_id, action=action, resource=resource, client=client
         ),
     )
-    session.add(entry)
-    session.flush()
+    # One plain INSERT of the row (not session.add + flush): no unit-of-work pass and
+    # no primary key to fetch back, on every audited request. The returned object is
+    # a detached copy of what was written.
+    session.execute(
+        insert(_AUDIT_TABLE).values(
+            seq=entry.seq,
+            at=entry.at,
+            actor_id=entry.actor_id,
+            action=entry.action,
+            resource=entry.resource,
+            client=entry.client,
+            prev_hash=entry.prev_hash,
+            hash=entry.hash,
+        )
+    )
     return entry
 
 
