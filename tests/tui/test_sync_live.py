@@ -1,4 +1,4 @@
-"""The workspace on a real central API: escalate offline, see it delivered on reconnect.
+"""The workspace on a real central API: escalate and document offline, see both delivered.
 
 A real `assistant-api serve` (uvicorn, SQLite) on loopback, seeded with the
 synthetic practice; the real ApiClient and SyncEngine; the real SQLCipher cache.
@@ -56,7 +56,7 @@ async def until(pilot: Any, condition: Callable[[], bool], what: str) -> None:
 
 
 @pytest.mark.slow
-async def test_escalation_queued_offline_then_delivered(
+async def test_network_drops_mid_shift_work_queues_then_drains(
     seeded_server: tuple[ApiServer, str, str], tmp_path: Path, passphrase: str
 ) -> None:
     from assistant_tui.app import AssistantApp
@@ -93,12 +93,38 @@ async def test_escalation_queued_offline_then_delivered(
             [queued] = [e for e in cache.outbox_entries() if e.kind == "escalation"]
             assert queued.task_id == task_id and queued.state == "pending"
 
+            # Outcomes keep being documented while offline: they queue behind it.
+            await pilot.press("ctrl+n")
+            await until(
+                pilot,
+                lambda: workspace.context is not None and workspace.context.task.id != task_id,
+                "the next task",
+            )
+            await pilot.press("n", "enter")  # no answer, saved
+            await settle(pilot)
+            await until(
+                pilot,
+                lambda: any(e.kind == "attempt" for e in cache.outbox_entries("pending")),
+                "the outcome to queue",
+            )
+            [attempt] = [e for e in cache.outbox_entries() if e.kind == "attempt"]
+
             server.start()  # back online: the outbox drains on the next round
             engine.kick()
             await until(pilot, lambda: engine.status.outbox_depth == 0, "the outbox to drain")
             await until(pilot, lambda: status.undelivered_escalations == 0, "delivery shown")
             assert "undelivered" not in str(status.render())
             assert status.online
-            [delivered] = [e for e in cache.outbox_entries() if e.kind == "escalation"]
-            assert delivered.state == "delivered"
+            states = {e.id: e.state for e in cache.outbox_entries()}
+            assert states[queued.id] == states[attempt.id] == "delivered"
     cache.close()
+    assert _server_count(tmp_path, "attempts", attempt.id) == 1
+    assert _server_count(tmp_path, "escalations", queued.id) == 1
+
+
+def _server_count(tmp_path: Path, table: str, record_id: str) -> int:
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "api.db") as db:
+        row = db.execute(f"SELECT count(*) FROM {table} WHERE id = ?", (record_id,)).fetchone()
+    return int(row[0])
