@@ -18,10 +18,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.events import Key
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from assistant_tui import keymap
 from assistant_tui.screens.red_flag import RedFlagDecision, RedFlagScreen
+from assistant_tui.widgets.footer import LeanFooter
 from assistant_tui.widgets.outcome import OutcomeDraft, OutcomeForm
 from assistant_tui.widgets.patient import PatientPane
 from assistant_tui.widgets.queue import QueueList, QueuePane
@@ -71,7 +72,7 @@ class WorkspaceScreen(Screen[None]):
                 yield OutcomeForm(self._clock, id="outcome")
         yield Static("", id="banner")
         yield StatusBar(self._clock, id="status")
-        yield Footer()
+        yield LeanFooter()
 
     def on_mount(self) -> None:
         self.query_one(QueueList).focus()
