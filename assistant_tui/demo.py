@@ -261,11 +261,13 @@ class DemoSession:
         from keyring.backends.fail import Keyring as FailKeyring
 
         from assistant_tui.app import AssistantApp
+        from assistant_tui.config import load_settings_or_defaults
         from backend_client import ApiClient
         from backend_client.errors import ApiError, Offline
         from local_cache import CacheError, LocalCache, SyncEngine
 
         passphrase = secrets.token_urlsafe(16)
+        settings, _problem = load_settings_or_defaults()  # the workspace reports a problem
         async with ApiClient(self.server.url, client_label="assistant-tui-demo") as client:
             try:
                 signed_in = await client.login(self.login.username, self.password)
@@ -278,6 +280,7 @@ class DemoSession:
                     self.login.username,
                     passphrase,
                     keyring_backend=FailKeyring(),
+                    retention_days=settings.retention_days,
                 )
             except CacheError as exc:
                 raise DemoError(f"the demo cache could not be created: {exc}") from exc

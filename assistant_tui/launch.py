@@ -68,8 +68,10 @@ class StartApp(App[Started]):
         username: str | None = None,
         keyring_backend: Any = None,
         open_cache: Callable[..., Any] | None = None,
+        retention_days: int | None = None,
     ) -> None:
         super().__init__()
+        self._retention_days = retention_days
         self.server = server
         self._authenticate = authenticate
         self.data_dir = data_dir
@@ -97,7 +99,11 @@ class StartApp(App[Started]):
         from local_cache import LocalCache
 
         return partial(
-            LocalCache.open, self.data_dir, username, keyring_backend=self._keyring_backend
+            LocalCache.open,
+            self.data_dir,
+            username,
+            keyring_backend=self._keyring_backend,
+            retention_days=self._retention_days,
         )
 
     def _signed_in(self, result: SignedIn | None) -> None:
@@ -116,6 +122,7 @@ class StartApp(App[Started]):
 
 async def _run(args: argparse.Namespace, data_dir: Path) -> int:
     from assistant_tui.app import AssistantApp
+    from assistant_tui.config import load_settings_or_defaults
     from backend_client import ApiClient
     from backend_client.errors import ClientError
     from local_cache import SyncEngine
@@ -125,9 +132,16 @@ async def _run(args: argparse.Namespace, data_dir: Path) -> int:
     except ClientError as exc:
         print(f"assistant-tui: {exc}", file=sys.stderr)
         return 2
+    # The workspace reports a broken config itself (it loads the settings again);
+    # here only the retention period is needed, for the cache it opens.
+    settings, _problem = load_settings_or_defaults()
     async with client_cm as client:
         started = await StartApp(
-            server=args.server, authenticate=client.login, data_dir=data_dir, username=args.user
+            server=args.server,
+            authenticate=client.login,
+            data_dir=data_dir,
+            username=args.user,
+            retention_days=settings.retention_days,
         ).run_async()
         if started is None:
             return 0

@@ -263,3 +263,21 @@ async def test_start_app_signs_in_then_creates_the_cache(
     finally:
         started.cache.close()
     assert cache_exists(tmp_path, seeded_api.demo_user, fail_keyring())
+
+
+def test_the_cache_is_opened_with_the_configured_retention(tmp_path: Path) -> None:
+    """`retention_days` from the settings reaches `LocalCache.open` (it purges by it)."""
+
+    async def never(username: str, password: str) -> Any:
+        raise AssertionError("not signing in here")
+
+    app = StartApp(
+        server="https://127.0.0.1:1",
+        authenticate=never,
+        data_dir=tmp_path,
+        keyring_backend=FailKeyring(),
+        retention_days=30,
+    )
+    opener = app._opener("avery.assistant")
+    assert opener.keywords["retention_days"] == 30  # type: ignore[attr-defined]
+    assert opener.func == LocalCache.open  # type: ignore[attr-defined]
