@@ -83,3 +83,32 @@ async def test_script_steps_and_branches_by_key(make_app: Any) -> None:
         await settle(pilot)
         assert script.step == 3  # verifying keeps the place in the script
         assert "Dr. Rivera" in str(script._steps[3].render())
+
+
+async def test_a_step_change_redraws_only_the_steps_it_moves(make_app: Any) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_first(pilot)
+        script = app.screen.query_one(ScriptPane)
+        assert len(script._steps) >= 4
+        updates: list[int] = []
+        for number, widget in enumerate(script._steps):
+            original = widget.update
+
+            def counted(*args: Any, _n: int = number, _orig: Any = original, **kw: Any) -> None:
+                updates.append(_n)
+                _orig(*args, **kw)
+
+            widget.update = counted  # type: ignore[method-assign]
+        await pilot.press("space", "space")
+        await pilot.pause()
+        assert script.step == 2
+        assert [w.has_class("current") for w in script._steps[:4]] == [False, False, True, False]
+        assert [w.has_class("done") for w in script._steps[:4]] == [True, True, False, False]
+        # Only the steps that gained or lost the highlight may be redrawn.
+        assert set(updates) <= {0, 1, 2}
+        await pilot.press("up")
+        await pilot.pause()
+        assert [w.has_class("current") for w in script._steps[:4]] == [False, True, False, False]
+        assert [w.has_class("done") for w in script._steps[:4]] == [True, False, False, False]
+        assert set(updates) <= {0, 1, 2}

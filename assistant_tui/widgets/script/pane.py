@@ -59,6 +59,9 @@ class ScriptPane(Vertical, can_focus=True):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._script: ShownScript | None = None
         self._steps: list[Static] = []
+        # What each step widget shows now: an update is skipped when unchanged,
+        # since every `Static.update` costs a layout of the screen.
+        self._texts: list[str] = []
         self._voicemail = Static("", classes="script-voicemail")
 
     def compose(self) -> ComposeResult:
@@ -82,31 +85,59 @@ class ScriptPane(Vertical, can_focus=True):
         # Kept by reference: the removed children linger in the DOM until the
         # removal completes, so a query here would still find them.
         self._steps = [Static("", classes="script-step") for _ in (script.steps if script else ())]
+        self._texts = ["" for _ in self._steps]
         self._voicemail = Static("", classes="script-voicemail")
         if script is not None:
             body.mount_all([*self._steps, self._voicemail])
-        self.branch = None
-        self.step = 0
-        self.voicemail = False
+        # Set without watchers: the full draw below covers all three.
+        self.set_reactive(ScriptPane.branch, None)
+        self.set_reactive(ScriptPane.step, 0)
+        self.set_reactive(ScriptPane.voicemail, False)
         self._draw()
 
     def show_message(self, text: str) -> None:
         self._script = None
         body = self.query_one("#script-body", VerticalScroll)
         body.remove_children()
+        self._steps = []
+        self._texts = []
         body.mount(Static(escape(text), classes="script-step"))
         self.query_one("#script-heading", Static).update("")
         self.query_one("#script-do-not-say", Static).update("")
         self.border_title = "Script"
 
-    def watch_step(self) -> None:
-        self._draw()
+    # A step change touches only the two steps whose highlight moves; the
+    # heading, voicemail and do-not-say texts are drawn once per script.
+
+    def watch_step(self, old: int, new: int) -> None:
+        if not self._ready():
+            return
+        self._title()
+        if self.voicemail:
+            return
+        changed = False
+        for number in {old, new}:
+            changed |= self._draw_step(number)
+        for number in range(min(old, new), max(old, new) + 1):
+            if 0 <= number < len(self._steps):
+                self._steps[number].set_class(number < new, "done")
+        self._scroll_to_current(laid_out=not changed)
 
     def watch_branch(self) -> None:
-        self._draw()
+        if self._ready() and not self.voicemail and self._draw_step(self.step):
+            self._scroll_to_current(laid_out=False)
 
     def watch_voicemail(self) -> None:
-        self._draw()
+        if not self._ready():
+            return
+        for widget in self._steps:
+            widget.display = not self.voicemail
+        self._voicemail.display = self.voicemail
+        self._title()
+        if not self.voicemail:
+            for number in range(len(self._steps)):
+                self._draw_step(number)
+            self._scroll_to_current(laid_out=False)
 
     def action_next_step(self) -> None:
         if self._script and self.step < len(self._script.steps) - 1:
@@ -127,39 +158,65 @@ class ScriptPane(Vertical, can_focus=True):
         if 1 <= number <= len(branches):
             self.branch = number
 
-    def _draw(self) -> None:
-        if not self.is_mounted or self._script is None:
-            return
-        script = self._script
-        self.query_one("#script-heading", Static).update(escape(script.heading))
-        steps = self._steps
-        for widget in steps:
-            widget.display = not self.voicemail
-        self._voicemail.display = self.voicemail
-        self._voicemail.update(
-            "[b]Voicemail-safe message — say only this:[/b]\n\n" + escape(script.voicemail)
-        )
+    def _ready(self) -> bool:
+        return self.is_mounted and self._script is not None
+
+    def _title(self) -> None:
+        assert self._script is not None
         if self.voicemail:
             self.border_title = "Script · VOICEMAIL"
         else:
-            self.border_title = f"Script · step {self.step + 1}/{len(script.steps)}"
-            for number, (widget, step) in enumerate(zip(steps, script.steps, strict=False)):
-                widget.update(self._step_text(number, step))
-                widget.set_class(number == self.step, "current")
-                widget.set_class(number < self.step, "done")
-            if 0 <= self.step < len(steps):
-                # After layout: a step just mounted has no region to scroll to yet.
-                self.call_after_refresh(
-                    self.query_one("#script-body", VerticalScroll).scroll_to_widget,
-                    steps[self.step],
-                    animate=False,
-                    top=False,
-                )
+            self.border_title = f"Script · step {self.step + 1}/{len(self._script.steps)}"
+
+    def _draw_step(self, number: int) -> bool:
+        """Bring one step's text and classes up to date; True if its text changed."""
+        assert self._script is not None
+        if not 0 <= number < len(self._steps):
+            return False
+        widget = self._steps[number]
+        widget.set_class(number == self.step, "current")
+        widget.set_class(number < self.step, "done")
+        text = self._step_text(number, self._script.steps[number])
+        if text == self._texts[number]:
+            return False
+        self._texts[number] = text
+        widget.update(text)
+        return True
+
+    def _scroll_to_current(self, *, laid_out: bool) -> None:
+        if not 0 <= self.step < len(self._steps):
+            return
+        body = self.query_one("#script-body", VerticalScroll)
+        target = self._steps[self.step]
+        if laid_out and target.region:
+            # Nothing moved: scroll now, in the same frame as the highlight.
+            body.scroll_to_widget(target, animate=False, top=False, immediate=True)
+        else:
+            # After layout: a step just mounted or resized has no final region yet.
+            self.call_after_refresh(body.scroll_to_widget, target, animate=False, top=False)
+
+    def _draw(self) -> None:
+        """Everything, once per script shown."""
+        if not self._ready():
+            return
+        script = self._script
+        assert script is not None
+        self.query_one("#script-heading", Static).update(escape(script.heading))
+        self._voicemail.update(
+            "[b]Voicemail-safe message — say only this:[/b]\n\n" + escape(script.voicemail)
+        )
         dont = "\n".join(f"• {escape(item)}" for item in script.do_not_say) or "—"
         self.query_one("#script-do-not-say", Static).update(
             "[b]Do not say[/b] (never diagnose, advise, interpret results or promise "
             f"clinical outcomes)\n{dont}"
         )
+        for widget in self._steps:
+            widget.display = not self.voicemail
+        self._voicemail.display = self.voicemail
+        self._title()
+        for number in range(len(self._steps)):
+            self._draw_step(number)
+        self._scroll_to_current(laid_out=False)
 
     def _step_text(self, number: int, step: Step) -> str:
         text = f"[b]{number + 1}. {escape(step.title)}[/b]\n{escape(step.text)}"
