@@ -40,10 +40,15 @@ from followup_core.enums import AgentState, EscalationRoute
 from followup_core.schemas import EscalationIn, UserOut
 
 if TYPE_CHECKING:
+    from textual.timer import Timer
+
     from local_cache import LocalCache, SyncEngine
     from local_cache.views import SyncStatus
 
 WORKSPACE_ONLY = frozenset({"escalate", "toggle_identity", "help"})
+# Offline, the whole queue is re-read this long after the last save (see
+# `_attempt_recorded`): long enough that a run of saves never waits on a reload.
+RELOAD_AFTER_SAVE_SECONDS = 10.0
 AGENT_STATES = [AgentState.AVAILABLE, AgentState.ON_CALL, AgentState.WRAP_UP, AgentState.BREAK]
 
 
@@ -78,6 +83,7 @@ class AssistantApp(CacheWorkers):
         self._tz: dict[str, str] = {}
         self._undelivered: set[str] = set()
         self._sync_status: SyncStatus | None = None
+        self._reload_timer: Timer | None = None
         self.workspace = WorkspaceScreen(self.clock, self.tz_for)
         if user is not None:
             self.workspace.assistant_name = user.display_name.split()[0]
@@ -131,9 +137,19 @@ class AssistantApp(CacheWorkers):
     @on(AttemptRecorded)
     def _attempt_recorded(self, message: AttemptRecorded) -> None:
         self.notify(f"Saved: {message.outcome}", timeout=3)
-        self.load_queue()
+        self.workspace.attempt_saved(message.task_id, message.row)
         if self.sync is not None:
+            # The sync round reloads the queue if the feed changed anything.
             self.sync.kick()
+        else:
+            # Offline nothing else writes the cache: refresh the outbox count now
+            # and the whole queue once saving pauses (restarted by each save).
+            self.load_status(self.workspace.queue.total)
+            if self._reload_timer is not None:
+                self._reload_timer.stop()
+            self._reload_timer = self.set_timer(
+                RELOAD_AFTER_SAVE_SECONDS, self.load_queue, name="reload-after-save"
+            )
 
     @on(EscalationRecorded)
     def _escalation_recorded(self, message: EscalationRecorded) -> None:

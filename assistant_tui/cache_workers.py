@@ -62,6 +62,19 @@ class CacheWorkers(App[None]):
                 SyncStatusChanged(SyncStatus(False, depth, attention, None, None, len(rows)))
             )
 
+    @work(thread=True, exclusive=True, group="status", exit_on_error=False)
+    def load_status(self, tasks: int) -> None:
+        """Offline only: the outbox figures for the status bar, without the queue."""
+        try:
+            depth = self.cache.outbox_depth()
+            attention = len(self.cache.needs_attention())
+        except Exception as error:
+            self.post_message(CacheFailed("reading the outbox", _one_line(error)))
+            return
+        from local_cache.views import SyncStatus  # already loaded with the cache
+
+        self.post_message(SyncStatusChanged(SyncStatus(False, depth, attention, None, None, tasks)))
+
     @work(thread=True, exclusive=True, group="context", exit_on_error=False)
     def load_context(self, task_id: str) -> None:
         try:

@@ -123,6 +123,22 @@ class WorkspaceScreen(Screen[None]):
             elif current is None:
                 self._show_nothing()
 
+    def attempt_saved(self, task_id: str, row: QueueRow | None) -> None:
+        """A save landed: patch its row and open the next task now, from memory.
+
+        The full queue (0.6 s to read at 100,000 tasks) is refreshed later, in
+        the background; the assistant should not wait for it.
+        """
+        old = self.query_one(QueuePane).patch_row(task_id, row)
+        now = self._clock()
+        was = old is not None and urgency(old, now) == "overdue"
+        still = row is not None and urgency(row, now) == "overdue"
+        self.status.breaches = max(0, self.status.breaches - was + still)
+        wanted = self._pending_open
+        self._pending_open = None
+        if wanted is not None:
+            self.open_task(wanted)
+
     def open_task(self, task_id: str) -> None:
         self.queue.open_task_id = task_id
         self.queue.select(task_id)
@@ -130,7 +146,7 @@ class WorkspaceScreen(Screen[None]):
         self.app.load_context(task_id)  # type: ignore[attr-defined]
 
     def open_after(self, task_id: str) -> None:
-        """After documenting `task_id`, open the next task once the queue reloads."""
+        """After documenting `task_id`, open the next task once the save lands."""
         self._pending_open = self.queue.next_after(task_id)
         if self._pending_open is None:
             self.context = None

@@ -195,3 +195,30 @@ async def test_unmatched_caller_shows_only_the_number(make_app: Any) -> None:
         assert "Unmatched caller" in shown and "555-0199" in shown
         await pilot.press("f4")  # nobody to verify
         assert not app.workspace.verified
+
+
+async def test_a_save_opens_the_next_task_without_rereading_the_queue(
+    make_app: Any, cache: Any
+) -> None:
+    reads: list[int] = []
+    original = cache.queue
+
+    def counted() -> Any:
+        reads.append(1)
+        return original()
+
+    cache.queue = counted
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_first(pilot)
+        assert app.workspace.context.task.id == "task-1"
+        before = len(reads)
+        total = app.workspace.queue.total
+        await pilot.press("n", "ctrl+s")  # no-answer: the task stays open, retried later
+        await settle(pilot)
+        assert app.workspace.context.task.id == "task-2"
+        assert len(reads) == before  # patched from the row the save returned
+        assert app.workspace.queue.total == total
+        saved = next(r for r in app.workspace.queue.rows if r.task_id == "task-1")
+        assert saved.attempts == 1
+        assert app.workspace.status.outbox == 1  # the outbox count still moves

@@ -44,6 +44,11 @@ class QueuePane(Vertical):
         self.queue_list.set_rows(rows)
         self._update_count()
 
+    def patch_row(self, task_id: str, row: QueueRow | None) -> QueueRow | None:
+        old = self.queue_list.patch_row(task_id, row)
+        self._update_count()
+        return old
+
     def _update_count(self) -> None:
         queue = self.queue_list
         text = f"{queue.shown} of {queue.total} open"

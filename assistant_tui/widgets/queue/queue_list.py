@@ -96,6 +96,35 @@ class QueueList(ScrollView, can_focus=True):
         self._search = []  # built on the first filter: most reloads are never filtered
         self._apply_filter(keep)
 
+    def patch_row(self, task_id: str, row: QueueRow | None) -> QueueRow | None:
+        """Put a task's new row in place (None: drop it); returns the row it replaced.
+
+        After a save the cache hands back the one row that changed, so the list
+        is brought up to date without re-reading 100,000 rows. The row keeps its
+        place: an attempt changes neither priority nor due time, the sort keys.
+        """
+        index = next((i for i, r in enumerate(self._all) if r.task_id == task_id), None)
+        if index is None:
+            return None
+        keep = self.highlighted_task_id
+        old = self._all[index]
+        if row is None:
+            del self._all[index]
+            if self._search:
+                del self._search[index]
+        else:
+            self._all[index] = row
+            if self._search:
+                self._search[index] = search_text(row)
+        if keep == task_id and row is None:
+            # The cursor stays where it was: on the row that moved up into its place.
+            position = self.cursor
+            self._apply_filter(None)
+            self.cursor = position
+        else:
+            self._apply_filter(keep)
+        return old
+
     def set_filter(self, text: str) -> None:
         self._filter = text.lower().split()
         self._apply_filter(self.highlighted_task_id)
