@@ -177,16 +177,15 @@ class QueueList(ScrollView, can_focus=True):
 
     def next_after(self, task_id: str) -> str | None:
         """The task to open after `task_id` is documented (the next one down, else the top)."""
-        ids = [self._all[i].task_id for i in self._visible]
-        others = [t for t in ids if t != task_id]
-        if not others:
-            return None
-        if task_id in ids:
-            after = ids[ids.index(task_id) + 1 :]
-            after = [t for t in after if t != task_id]
-            if after:
-                return after[0]
-        return others[0]
+        # A scan from the top that stops at the task, not a list of 100,000 ids:
+        # this runs on every save.
+        position = self._position_of(task_id)
+        if position is not None and position + 1 < len(self._visible):
+            return self._all[self._visible[position + 1]].task_id
+        for index in self._visible:
+            if self._all[index].task_id != task_id:
+                return self._all[index].task_id
+        return None
 
     def select(self, task_id: str) -> None:
         position = self._position_of(task_id)
