@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from central_api import models
-from central_api.feed import log_change
+from central_api.feed import log_change, log_task
 from followup_core.enums import TERMINAL_STATUSES, AgentState, ChangeKind, FocusKind, Role
 
 _TERMINAL = [str(s) for s in TERMINAL_STATUSES]
@@ -79,15 +79,7 @@ def announce_task(
     attempts and escalations, and `previous_owner_id` receives the task and its
     attempts as removes.
     """
-    log_change(
-        session,
-        kind=ChangeKind.TASK,
-        record_id=task.id,
-        practice_id=task.practice_id,
-        version=task.version,
-        owner_id=task.owner_id,
-        previous_owner_id=previous_owner_id,
-    )
+    log_task(session, task, previous_owner_id=previous_owner_id)
     if task.patient_id:
         patient = session.get(models.Patient, task.patient_id)
         if patient is not None:

@@ -68,6 +68,19 @@ def log_change(
     )
 
 
+def log_task(session: Session, task: models.Task, *, previous_owner_id: str | None = None) -> None:
+    """Log a task's new state for its owner (and as a remove for `previous_owner_id`)."""
+    log_change(
+        session,
+        kind=ChangeKind.TASK,
+        record_id=task.id,
+        practice_id=task.practice_id,
+        version=task.version,
+        owner_id=task.owner_id,
+        previous_owner_id=previous_owner_id,
+    )
+
+
 # pg_advisory_xact_lock key serializing change-log writers ("feed" in ASCII).
 FEED_LOCK_KEY = 0x66656564
 

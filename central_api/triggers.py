@@ -35,9 +35,9 @@ from central_api import audit, models
 from central_api.assignment import Assigner, announce_task
 from central_api.core.security import token_digest
 from central_api.errors import ApiError
-from central_api.feed import lock_for_write
+from central_api.feed import lock_for_write, log_task
 from central_api.serialize import practice_out
-from central_api.work import hold, log_task, raise_escalation, touch
+from central_api.work import hold, raise_escalation, touch
 from followup_core.business_time import PracticeCalendar
 from followup_core.enums import (
     TERMINAL_STATUSES,

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from central_api import models
 from central_api.access import Scope, audit_access, task_for_fact
 from central_api.errors import ApiError
-from central_api.feed import lock_for_write, log_change
+from central_api.feed import lock_for_write, log_change, log_task
 from central_api.serialize import attempt_out, escalation_out, practice_out, task_out
 from followup_core import escalation as escalation_rules
 from followup_core.business_time import PracticeCalendar
@@ -36,17 +36,6 @@ from followup_core.workflows import WORKFLOWS
 
 def invalid(message: str) -> ApiError:
     return ApiError(422, "invalid-request", message)
-
-
-def log_task(session: Session, task: models.Task) -> None:
-    log_change(
-        session,
-        kind=ChangeKind.TASK,
-        record_id=task.id,
-        practice_id=task.practice_id,
-        version=task.version,
-        owner_id=task.owner_id,
-    )
 
 
 def touch(task: models.Task, now: datetime) -> None:
