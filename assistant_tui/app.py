@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding
-from textual.screen import Screen
 
 from assistant_tui import keymap
 from assistant_tui.cache_workers import CacheWorkers
@@ -124,6 +123,7 @@ class AssistantApp(CacheWorkers):
             )
         if self._settings_problem:
             self.notify(self._settings_problem, severity="error", timeout=15)
+        self.push_screen(self.workspace)
         self.load_queue()
         self.set_interval(15, self._check_idle, name="idle-lock")
         self.set_interval(30, self._tick, name="clock")
@@ -132,11 +132,6 @@ class AssistantApp(CacheWorkers):
             # Supervisors see the team live: say we are here as the workspace opens.
             self.record_presence(self.agent_state)
             self.run_sync_engine()
-
-    def get_default_screen(self) -> Screen[Any]:
-        # The workspace is the bottom screen: no blank default screen is
-        # composed and drawn first (a frame saved at start-up).
-        return self.workspace
 
     def tz_for(self, practice_id: str) -> str:
         return self._tz.get(practice_id, "UTC")

