@@ -110,7 +110,7 @@ class AssistantApp(CacheWorkers):
 
     # --- start-up -----------------------------------------------------------
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         if self.settings.theme in self.available_themes:
             self.theme = self.settings.theme
         self.set_keymap(self.settings.keymap)
@@ -123,7 +123,8 @@ class AssistantApp(CacheWorkers):
             )
         if self._settings_problem:
             self.notify(self._settings_problem, severity="error", timeout=15)
-        self.push_screen(self.workspace)
+        # Wait for the workspace's panes to exist: the queue worker may answer first.
+        await self.push_screen(self.workspace)
         self.load_queue()
         self.set_interval(15, self._check_idle, name="idle-lock")
         self.set_interval(30, self._tick, name="clock")
