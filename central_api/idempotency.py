@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -136,3 +137,29 @@ def run(
     raise ApiError(
         409, "request-in-progress", "a request with this Idempotency-Key is still being processed"
     )
+
+
+def create_once(
+    session: Session,
+    *,
+    user_id: str,
+    key: str,
+    endpoint: str,
+    name: str,
+    body: BaseModel,
+    create: Callable[[Session], BaseModel],
+) -> JSONResponse:
+    """One idempotent create: `create`'s write, the key and the stored 201 commit together.
+
+    `name` and the parsed body make the fingerprint that tells a replay from a
+    reused key with another body.
+    """
+    outcome = run(
+        session,
+        user_id=user_id,
+        key=key,
+        endpoint=endpoint,
+        fingerprint=request_hash(name, body.model_dump(mode="json")),
+        work=lambda s: (201, create(s).model_dump(mode="json")),
+    )
+    return outcome.response()

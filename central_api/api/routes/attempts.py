@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session
 
 from central_api import idempotency
 from central_api.access import scope_for
@@ -51,18 +50,13 @@ def post_attempt(
     idempotency_key: IdempotencyKey,
 ) -> JSONResponse:
     # Everything, the caller's scope included, is read and written in the one
-    # transaction `idempotency.run` opens: one request, one write transaction.
-    def work(s: Session) -> tuple[int, dict[str, Any]]:
-        scope = scope_for(s, user)
-        created = record_attempt(s, scope, body, client=client)
-        return 201, created.model_dump(mode="json")
-
-    outcome = idempotency.run(
+    # transaction the idempotency record commits with.
+    return idempotency.create_once(
         session,
         user_id=user.id,
         key=idempotency_key,
         endpoint="POST /v1/attempts",
-        fingerprint=idempotency.request_hash("attempts", body.model_dump(mode="json")),
-        work=work,
+        name="attempts",
+        body=body,
+        create=lambda s: record_attempt(s, scope_for(s, user), body, client=client),
     )
-    return outcome.response()

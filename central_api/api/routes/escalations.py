@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
@@ -42,20 +42,16 @@ def post_escalation(
     idempotency_key: IdempotencyKey,
 ) -> JSONResponse:
     # Everything, the caller's scope included, is read and written in the one
-    # transaction `idempotency.run` opens: one request, one write transaction.
-    def work(s: Session) -> tuple[int, dict[str, Any]]:
-        scope = scope_for(s, user)
-        return 201, create_escalation(s, scope, body, client=client).model_dump(mode="json")
-
-    outcome = idempotency.run(
+    # transaction the idempotency record commits with.
+    return idempotency.create_once(
         session,
         user_id=user.id,
         key=idempotency_key,
         endpoint="POST /v1/escalations",
-        fingerprint=idempotency.request_hash("escalations", body.model_dump(mode="json")),
-        work=work,
+        name="escalations",
+        body=body,
+        create=lambda s: create_escalation(s, scope_for(s, user), body, client=client),
     )
-    return outcome.response()
 
 
 @router.get(
