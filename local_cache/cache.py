@@ -15,7 +15,7 @@ import hashlib
 import json
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -233,6 +233,26 @@ class LocalCache:
         ).first()
         return queue_row(row) if row else None
 
+    def queue_rows(self, task_ids: Iterable[str]) -> dict[str, QueueRow | None]:
+        """The current queue rows of these tasks, in one read.
+
+        Every id asked for is a key; its value is None when the task is not in
+        the open queue any more (finished, removed, reassigned away).
+        """
+        wanted = list(dict.fromkeys(task_ids))
+        found: dict[str, QueueRow | None] = dict.fromkeys(wanted)
+        if not wanted:
+            return found
+        sql = (
+            f"SELECT {QUEUE_COLUMNS} FROM tasks t WHERE t.is_open = 1 "
+            "AND t.id IN (SELECT value FROM json_each(?))"
+        )
+        with self._read() as conn:
+            for r in conn.exec_driver_sql(sql, (json.dumps(wanted),)):
+                row = queue_row(r)
+                found[row.task_id] = row
+        return found
+
     def task(self, task_id: str) -> TaskOut | None:
         with self._read() as conn:
             data = conn.exec_driver_sql("SELECT data FROM tasks WHERE id = ?", (task_id,)).scalar()
@@ -365,7 +385,10 @@ class LocalCache:
 
     def outbox_entries(self, state: str | None = None) -> list[OutboxEntry]:
         """The outbox in order (for tests, diagnostics and the drain)."""
-        sql = "SELECT seq, id, kind, task_id, body, state, attempts FROM outbox"
+        sql = (
+            "SELECT seq, id, kind, task_id, body, state, attempts, server_errors, next_try_at "
+            "FROM outbox"
+        )
         params: tuple[Any, ...] = ()
         if state is not None:
             sql += " WHERE state = ?"
@@ -378,7 +401,8 @@ class LocalCache:
         """Up to `limit` undelivered entries after `after_seq`, in order."""
         with self._read() as conn:
             rows = conn.exec_driver_sql(
-                "SELECT seq, id, kind, task_id, body, state, attempts FROM outbox "
+                "SELECT seq, id, kind, task_id, body, state, attempts, server_errors, next_try_at "
+                "FROM outbox "
                 "WHERE state = 'pending' AND seq > ? ORDER BY seq LIMIT ?",
                 (after_seq, limit),
             ).fetchall()
@@ -388,7 +412,8 @@ class LocalCache:
         """The oldest undelivered entry after `after_seq`."""
         with self._read() as conn:
             row = conn.exec_driver_sql(
-                "SELECT seq, id, kind, task_id, body, state, attempts FROM outbox "
+                "SELECT seq, id, kind, task_id, body, state, attempts, server_errors, next_try_at "
+                "FROM outbox "
                 "WHERE state = 'pending' AND seq > ? ORDER BY seq LIMIT 1",
                 (after_seq,),
             ).first()
@@ -528,10 +553,14 @@ class LocalCache:
 
     # --- what the sync engine writes -----------------------------------------------
 
-    def apply_page(self, page: SyncPage) -> int:
-        """Apply one feed page and its cursor in one transaction (a checkpoint)."""
+    def apply_page(self, page: SyncPage, touched: set[str] | None = None) -> int:
+        """Apply one feed page and its cursor in one transaction (a checkpoint).
+
+        Returns the number of changes applied; adds the ids of the tasks it
+        changed to `touched` if given (see `feed_apply.apply_changes`).
+        """
         with self._write() as conn:
-            count = feed_apply.apply_changes(conn, page.changes, ts(_now()))
+            count = feed_apply.apply_changes(conn, page.changes, ts(_now()), touched)
             feed_apply.set_state(conn, "cursor", page.cursor)
             feed_apply.set_state(conn, "last_sync", _now().isoformat())
         return count
@@ -595,25 +624,30 @@ class LocalCache:
 
     def mark_attention(self, entry_id: str, status_code: int, reply: Any) -> None:
         """The server refused the entry: keep it, with the server's reply, for a person."""
+        with self._write() as conn:
+            self._mark_attention(conn, entry_id, status_code, reply)
+
+    def _mark_attention(
+        self, conn: Connection, entry_id: str, status_code: int, reply: Any
+    ) -> None:
         now = ts(_now())
         body = json.dumps(reply if reply is not None else {})
-        with self._write() as conn:
-            row = conn.exec_driver_sql(
-                "SELECT kind, task_id FROM outbox WHERE id = ?", (entry_id,)
-            ).first()
-            if row is None:
-                return
-            conn.exec_driver_sql(
-                "UPDATE outbox SET state = 'attention', attempts = attempts + 1, "
-                "last_status = ?, last_reply = ? WHERE id = ?",
-                (status_code, body, entry_id),
-            )
-            conn.exec_driver_sql(
-                "INSERT INTO needs_attention (entry_id, kind, task_id, status_code, reply, "
-                "created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (entry_id) DO UPDATE SET "
-                "status_code = excluded.status_code, reply = excluded.reply",
-                (entry_id, row[0], row[1], status_code, body, now),
-            )
+        row = conn.exec_driver_sql(
+            "SELECT kind, task_id FROM outbox WHERE id = ?", (entry_id,)
+        ).first()
+        if row is None:
+            return
+        conn.exec_driver_sql(
+            "UPDATE outbox SET state = 'attention', attempts = attempts + 1, "
+            "last_status = ?, last_reply = ? WHERE id = ?",
+            (status_code, body, entry_id),
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO needs_attention (entry_id, kind, task_id, status_code, reply, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (entry_id) DO UPDATE SET "
+            "status_code = excluded.status_code, reply = excluded.reply",
+            (entry_id, row[0], row[1], status_code, body, now),
+        )
 
     def note_failure(self, entry_id: str, status_code: int | None, message: str) -> None:
         """A transient failure: the entry stays pending; remember what happened."""
@@ -624,12 +658,49 @@ class LocalCache:
                 (status_code, json.dumps({"error": message}), entry_id),
             )
 
+    def note_server_error(
+        self, entry_id: str, status_code: int, reply: Any, *, limit: int, backoff: float
+    ) -> bool:
+        """The server, working otherwise, failed on this entry again (a 5xx for it alone).
+
+        Counts the failure in the cache (so the count survives a restart). Below
+        `limit` failures the entry stays pending but is not sent again before
+        `backoff * 2**(failures-1)` seconds (capped at one hour); at `limit` it
+        moves to "needs attention" with the server's reply, and the entries
+        behind it go on. Returns True when it moved. (Issue 14, item 1.)
+        """
+        with self._write() as conn:
+            row = conn.exec_driver_sql(
+                "SELECT server_errors FROM outbox WHERE id = ? AND state = 'pending'",
+                (entry_id,),
+            ).first()
+            if row is None:
+                return False
+            failures = int(row[0]) + 1
+            wait = min(3600.0, backoff * 2 ** (failures - 1))
+            conn.exec_driver_sql(
+                "UPDATE outbox SET server_errors = ?, next_try_at = ?, attempts = attempts + 1, "
+                "last_status = ?, last_reply = ? WHERE id = ?",
+                (
+                    failures,
+                    ts(_now() + timedelta(seconds=wait)),
+                    status_code,
+                    json.dumps(reply if reply is not None else {}),
+                    entry_id,
+                ),
+            )
+            if failures < limit:
+                return False
+            self._mark_attention(conn, entry_id, status_code, reply)
+            return True
+
     def retry_attention(self, entry_id: str) -> None:
         """Send a needs-attention entry again (after the person fixed the cause)."""
         with self._write() as conn:
             conn.exec_driver_sql("DELETE FROM needs_attention WHERE entry_id = ?", (entry_id,))
             conn.exec_driver_sql(
-                "UPDATE outbox SET state = 'pending' WHERE id = ? AND state = 'attention'",
+                "UPDATE outbox SET state = 'pending', server_errors = 0, next_try_at = NULL "
+                "WHERE id = ? AND state = 'attention'",
                 (entry_id,),
             )
 

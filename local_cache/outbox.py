@@ -15,6 +15,8 @@ class OutboxEntry:
     body: str | None  # JSON of what is sent
     state: str  # pending | delivered | attention
     attempts: int  # how many times a send was tried
+    server_errors: int = 0  # rounds in a row the (otherwise working) server failed on it
+    next_try_at: str | None = None  # UTC text: not sent again before this (backoff)
 
 
 @dataclass(frozen=True, slots=True)

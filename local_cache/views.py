@@ -68,6 +68,7 @@ class SyncStatus:
     last_sync: datetime | None
     last_error: str | None
     tasks: int  # open tasks in the local queue
+    live: bool = False  # the server's event stream is connected (changes arrive at once)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -77,6 +78,7 @@ class SyncStatus:
             "last_sync": self.last_sync.isoformat() if self.last_sync else None,
             "last_error": self.last_error,
             "tasks": self.tasks,
+            "live": self.live,
         }
 
 

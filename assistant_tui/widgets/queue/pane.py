@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -48,6 +48,12 @@ class QueuePane(Vertical):
         old = self.queue_list.patch_row(task_id, row)
         self._update_count()
         return old
+
+    def patch_rows(self, rows: Mapping[str, QueueRow | None]) -> dict[str, QueueRow | None]:
+        """Insert, update or remove these tasks' rows in sort order (see QueueList)."""
+        replaced = self.queue_list.patch_rows(rows)
+        self._update_count()
+        return replaced
 
     def _update_count(self) -> None:
         queue = self.queue_list
