@@ -158,6 +158,15 @@ ACTIONS: tuple[Action, ...] = (
         palette=True,
         detail="Open the next task without documenting",
     ),
+    Action(
+        "workspace.pane",
+        "f7",
+        "next_pane",
+        "Pane",
+        footer=False,
+        palette=True,
+        detail="On a narrow terminal: show the queue, the script or the patient",
+    ),
     Action("workspace.help_key", "question_mark", "app.help", "Help", footer=False),
     Action(
         "workspace.available",
