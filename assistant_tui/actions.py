@@ -167,6 +167,15 @@ ACTIONS: tuple[Action, ...] = (
         palette=True,
         detail="On a narrow terminal: show the queue, the script or the patient",
     ),
+    Action(
+        "workspace.attention",
+        "f9",
+        "show_attention",
+        "Attention",
+        footer=False,
+        palette=True,
+        detail="Work the server refused: read what it said, send again or drop",
+    ),
     Action("workspace.help_key", "question_mark", "app.help", "Help", footer=False),
     Action(
         "workspace.available",
@@ -215,6 +224,9 @@ ACTIONS: tuple[Action, ...] = (
     *_branches(),
     # Modals.
     Action("escalation.cancel", "ctrl+g,escape", "cancel", "Back"),
+    Action("attention.resend", "r", "resend", "Send again"),
+    Action("attention.drop", "d", "drop", "Drop (press twice)"),
+    Action("attention.close", "escape,ctrl+g", "close", "Close"),
     Action("red_flag.escalate", "f2", "escalate_clinical", "Escalate clinically", priority=True),
     Action("red_flag.cancel", "ctrl+g,escape", "cancel", "Back to notes"),
     Action("help.close", "f1,ctrl+g,q,escape", "dismiss", "Close help"),
@@ -229,6 +241,7 @@ AREA_TITLES: dict[str, str] = {
     "patient": "Patient",
     "outcome": "Outcome",
     "red_flag": "Red flag",
+    "attention": "Needs attention",
 }
 
 AREA_HELP: dict[str, str] = {
@@ -353,7 +366,7 @@ def help_rows(active: Iterable[tuple[str, Binding]], areas: Iterable[str]) -> li
                 found = ["palette"]
             else:
                 continue
-            first_id, shown = lines.setdefault(action.description, (action.id, []))
+            _first_id, shown = lines.setdefault(action.description, (action.id, []))
             shown.extend(k for k in found if k not in shown)
         rows += [HelpRow(i, _join(shown), text) for text, (i, shown) in lines.items()]
     return rows

@@ -704,6 +704,25 @@ class LocalCache:
                 (entry_id,),
             )
 
+    def drop_attention(self, entry_id: str) -> None:
+        """Give up a needs-attention entry: it is never sent. The outbox row stays
+        (state 'dropped') as the local record of what was not delivered; the task's
+        own copy is corrected by the next pull of the feed."""
+        with self._write() as conn:
+            conn.exec_driver_sql("DELETE FROM needs_attention WHERE entry_id = ?", (entry_id,))
+            conn.exec_driver_sql(
+                "UPDATE outbox SET state = 'dropped' WHERE id = ? AND state = 'attention'",
+                (entry_id,),
+            )
+
+    def attention_bodies(self) -> dict[str, str | None]:
+        """What each needs-attention entry would send (its JSON), by entry id."""
+        with self._read() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT id, body FROM outbox WHERE state = 'attention'"
+            ).fetchall()
+        return {r[0]: r[1] for r in rows}
+
     # --- retention ------------------------------------------------------------------
 
     def purge_expired(self, now: datetime) -> int:

@@ -26,6 +26,7 @@ from assistant_tui.messages import (
     ContextLoaded,
     EscalationRecorded,
     FeedChanged,
+    LeaseChecked,
     QueueLoaded,
     RefreshRequested,
     RowsLoaded,
@@ -121,13 +122,13 @@ class WorkspaceScreen(WorkspaceWorkers):
     SHOWS_PHI = True
     BINDINGS: ClassVar = actions.bindings("workspace")
     # Textual sets one class per axis on the screen as it is resized (app.tcss uses them).
-    HORIZONTAL_BREAKPOINTS: ClassVar = [
+    HORIZONTAL_BREAKPOINTS = [
         (0, "-too-narrow"),
         (MIN_SIZE[0], "-narrow"),
         (MEDIUM_WIDTH, "-medium"),
         (WIDE_WIDTH, "-wide"),
     ]
-    VERTICAL_BREAKPOINTS: ClassVar = [
+    VERTICAL_BREAKPOINTS = [
         (0, "-too-short"),
         (MIN_SIZE[1], "-short"),
         (TALL_HEIGHT, "-tall"),
@@ -153,6 +154,8 @@ class WorkspaceScreen(WorkspaceWorkers):
         self.full_reads = 0  # whole-queue reads started (tests and benchmarks count them)
         # The pane shown in the main column when not every pane fits (see layout_for).
         self.view = "queue"
+        # The server's words when another person holds the open task's lease.
+        self.held_by: str | None = None
 
     def _tz_for(self, practice_id: str) -> str:
         return self._tz.get(practice_id, "UTC")
@@ -427,7 +430,26 @@ class WorkspaceScreen(WorkspaceWorkers):
         self.queue.open_task_id = task_id
         self.queue.select(task_id)
         self.queue.refresh()
+        self.held_by = None
         self.load_context(task_id)
+        self.claim_lease(task_id)
+
+    @on(LeaseChecked)
+    def _lease_checked(self, message: LeaseChecked) -> None:
+        """Someone else holds the task just opened: say who, on the banner, at once."""
+        if message.task_id != self.queue.open_task_id or message.held_by is None:
+            return
+        self.held_by = message.held_by
+        self._show_lease()
+
+    def _show_lease(self) -> None:
+        # The claim's answer may come before or after the task's context: either order.
+        if self.held_by is None:
+            self.hide_banner()
+        else:
+            self.show_banner(
+                f"[b]Held:[/b] {escape(self.held_by)}. Check with them before calling."
+            )
 
     def open_after(self, task_id: str) -> None:
         """After documenting `task_id`, open the next task once the save lands."""
@@ -442,7 +464,7 @@ class WorkspaceScreen(WorkspaceWorkers):
         if not same_task:
             self.verified = False
             self.opened_at = self._clock()
-            self.hide_banner()
+            self._show_lease()
         self.status.practice_tz = context.practice.timezone
         self.query_one(PatientPane).show(context, self.verified)
         self._show_script(keep_step=same_task)
@@ -539,6 +561,30 @@ class WorkspaceScreen(WorkspaceWorkers):
         self.agent_state = state
         self.status.agent_state = state
         self.record_presence(state)
+
+    def action_show_attention(self) -> None:
+        """F9: the work the server refused, to read and send again or drop."""
+        from assistant_tui.screens.attention import AttentionScreen
+
+        tz = self.context.practice.timezone if self.context is not None else "UTC"
+        sync = self.sync
+
+        def resend() -> None:
+            if sync is not None:
+                sync.kick()
+
+        def closed(changed: bool | None) -> None:
+            if changed:
+                self._refresh_counts()
+
+        self.app.push_screen(AttentionScreen(self.cache, tz, resend), callback=closed)
+
+    def _refresh_counts(self) -> None:
+        """The status bar's outbox and attention figures, after the outbox changed here."""
+        if self.sync is not None:
+            self.sync.kick()  # the engine publishes a fresh status after its round
+        else:
+            self.load_status(self.queue.total)
 
     def action_escalate(self) -> None:
         context = self.context

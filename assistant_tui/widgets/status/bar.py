@@ -6,9 +6,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from rich.markup import escape
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from assistant_tui import actions
 from assistant_tui.timefmt import clock as show_clock
 from followup_core.enums import AgentState
 
@@ -48,6 +50,11 @@ class StatusBar(Static):
     watch_agent_state = watch_breaches = watch_practice_tz = _watch_any
     watch_undelivered_escalations = _watch_any
 
+    def _attention_key(self) -> str:
+        settings = getattr(self.app, "settings", None)
+        keymap = getattr(settings, "keymap", None) or {}
+        return actions.key_for("workspace.attention", keymap)
+
     def _draw(self) -> None:
         if not self.is_mounted:
             return
@@ -57,7 +64,7 @@ class StatusBar(Static):
             f"outbox {self.outbox}",
             f"attention {self.attention}"
             if not self.attention
-            else f"[b]attention {self.attention}[/b]",
+            else f"[b]attention {self.attention}[/b] ({escape(self._attention_key())})",
             f"state [b]{self.agent_state.value}[/b]",
             f"SLA breaches {self.breaches}"
             if not self.breaches
