@@ -28,11 +28,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("tmux_available")]
 COMPLAINT_REASON = "Complaint: caller unhappy about the wait on hold"
 
 
-@pytest.fixture
-def demo(tmp_path: Path) -> Iterator[tuple[Tmux, Path]]:
+def start_demo(tmp_path: Path, width: int, height: int) -> tuple[Tmux, Path]:
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    tmux = Tmux(tmp_path)
+    tmux = Tmux(tmp_path, width=width, height=height)
     env = {
         "ASSISTANT_TUI_DATA_DIR": str(data_dir),
         "ASSISTANT_TUI_CONFIG": str(tmp_path / "no-config.toml"),
@@ -43,8 +42,24 @@ def demo(tmp_path: Path) -> Iterator[tuple[Tmux, Path]]:
     }
     argv = [sys.executable, "-m", "assistant_tui.cli", "demo", "--missed-call-every", "2"]
     tmux.start(argv, env)
+    return tmux, data_dir / "demo"
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[tuple[Tmux, Path]]:
+    tmux, demo_dir = start_demo(tmp_path, 200, 50)
     try:
-        yield tmux, data_dir / "demo"
+        yield tmux, demo_dir
+    finally:
+        tmux.kill()
+
+
+@pytest.fixture
+def small_demo(tmp_path: Path) -> Iterator[tuple[Tmux, Path]]:
+    """The demo in the default size of most terminals, 80x24."""
+    tmux, demo_dir = start_demo(tmp_path, 80, 24)
+    try:
+        yield tmux, demo_dir
     finally:
         tmux.kill()
 
@@ -204,3 +219,46 @@ def test_demo_confirmation_and_escalation_reach_the_api(demo: tuple[Tmux, Path])
     assert info["password"] not in final and info["passphrase"] not in final
     with pytest.raises(httpx.TransportError):
         httpx.get(info["api_url"] + "/v1/health", timeout=2.0)
+
+
+def test_demo_at_80x24_works_a_call(small_demo: tuple[Tmux, Path]) -> None:
+    """The same confirmation call at 80x24: one pane at a time, the outcome keys and the
+    current step always on screen; below 80x24 a message, then back (issue 12.1)."""
+    tmux, demo_dir = small_demo
+    info = wait_for_file(demo_dir / "demo.json")
+    tmux.wait_text("● online", within=60)
+    tmux.wait_for(lambda s: "confirm" in s and "F7: next pane" in s, "the queue at 80x24")
+
+    tmux.send("/")
+    type_after_focus_moves(tmux, "c", "onfirm", lambda typed: f"filter: {typed}")
+    tmux.send("Enter")  # leaves the filter for the list
+    tmux.send("Enter")  # opens the highlighted task: the script takes the main pane
+    screen = tmux.wait_text("[c] confirmed", within=20)
+    assert "Step 1/" in screen or "1. " in screen  # the current step is in sight
+    tmux.send("F7")  # the patient pane; the step stays on one line above the outcome
+    screen = tmux.wait_text("Attempts", within=20)
+    assert "Step 1/" in screen and "[c] confirmed" in screen
+    tmux.send("F4")
+    tmux.wait_for(lambda s: "identity verified" in s.replace("NOT ", "X"), "identity verified")
+    tmux.send("c")
+    tmux.send("C-s")
+    tmux.wait_text("Saved: confirmed", within=20)
+
+    tmux.resize(70, 20)
+    tmux.wait_text("needs at least 80x24", within=20)
+    tmux.resize(80, 24)
+    screen = tmux.wait_for(lambda s: "needs at least" not in s, "the workspace back", within=20)
+    assert "Traceback" not in screen
+
+    with api_login(info["api_url"], info["username"], info["password"]) as api:
+        attempts = poll(
+            lambda: [
+                c
+                for c in feed(api)
+                if c["kind"] == "attempt" and c["data"] and c["data"]["outcome"] == "confirmed"
+            ],
+            "the confirmed attempt on the API",
+        )
+        assert attempts[0]["data"]["identity_verified"] is True
+    tmux.send("C-q")
+    tmux.wait_for(lambda _s: tmux.pane_dead(), "the demo to exit", within=30)
