@@ -38,11 +38,10 @@ from assistant_tui.services import Services
 from assistant_tui.timefmt import utcnow
 
 if TYPE_CHECKING:
-    from local_cache.changes import FeedApplied, LiveEvent
-
     from assistant_tui.modes.workspace import WorkspaceScreen
     from followup_core.schemas import UserOut
     from local_cache import LocalCache, SyncEngine
+    from local_cache.changes import FeedApplied, LiveEvent
     from local_cache.views import SyncStatus
 
 
