@@ -48,7 +48,7 @@ from followup_core.schemas import AttemptIn, EscalationIn
 from local_cache.cache import LocalCache
 from local_cache.changes import FeedApplied, LiveEvent
 from local_cache.errors import CacheError
-from local_cache.outbox import Delivery, OutboxEntry
+from local_cache.outbox import Delivery, OutboxEntry, OutboxKind
 from local_cache.rows import ts
 from local_cache.views import SyncStatus
 
@@ -462,20 +462,20 @@ class SyncEngine:
 
     async def _send(self, entry: OutboxEntry) -> Delivery:
         body = entry.body or "{}"
-        if entry.kind == "attempt":
+        if entry.kind is OutboxKind.ATTEMPT:
             created = await self.client.post_attempt(
                 AttemptIn.model_validate_json(body), idempotency_key=entry.id
             )
             return Delivery(entry.id, 201, task=created.task, attempt=created.attempt)
-        if entry.kind == "escalation":
+        if entry.kind is OutboxKind.ESCALATION:
             out = await self.client.post_escalation(
                 EscalationIn.model_validate_json(body), idempotency_key=entry.id
             )
             return Delivery(entry.id, 201, escalation=out)
-        if entry.kind == "presence":
+        if entry.kind is OutboxKind.PRESENCE:
             await self.client.put_presence(json.loads(body)["state"])
             return Delivery(entry.id, 200)
-        if entry.kind == "claim":
+        if entry.kind is OutboxKind.CLAIM:
             lease = await self.client.claim(json.loads(body)["task_id"])
             return Delivery(entry.id, 200, lease=lease)
         raise ValueError(f"unknown outbox entry kind {entry.kind!r}")
