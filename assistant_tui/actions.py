@@ -366,7 +366,7 @@ def help_rows(active: Iterable[tuple[str, Binding]], areas: Iterable[str]) -> li
                 found = ["palette"]
             else:
                 continue
-            _first_id, shown = lines.setdefault(action.description, (action.id, []))
+            _first, shown = lines.setdefault(action.description, (action.id, []))
             shown.extend(k for k in found if k not in shown)
         rows += [HelpRow(i, _join(shown), text) for text, (i, shown) in lines.items()]
     return rows

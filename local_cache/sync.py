@@ -41,6 +41,7 @@ from backend_client.errors import (
     BadResponse,
     ClientError,
     Conflict,
+    NotFound,
     Offline,
     Unauthorized,
 )
@@ -48,7 +49,7 @@ from followup_core.schemas import AttemptIn, EscalationIn
 from local_cache.cache import LocalCache
 from local_cache.changes import FeedApplied, LiveEvent
 from local_cache.errors import CacheError
-from local_cache.outbox import Delivery, OutboxEntry
+from local_cache.outbox import Delivery, OutboxEntry, OutboxKind
 from local_cache.rows import ts
 from local_cache.views import SyncStatus
 
@@ -64,6 +65,9 @@ PURGE_EVERY = 3600.0  # seconds
 POISON_LIMIT = 5  # strikes before a failing entry is set aside for a person
 POISON_BACKOFF = 2.0  # seconds before the first retry of a failing entry, doubling
 GATEWAY_OR_OVERLOAD = frozenset({502, 503, 504})
+LIVE_POLL_INTERVAL = 300.0  # seconds between fallback polls while the stream is up
+STREAM_RETRY = 30.0  # seconds before reopening a stream the server refused (403, 5xx, ...)
+PULL_EVENTS = frozenset({"feed", "assignment", "resync"})  # events that mean "pull now"
 
 
 class _Transient(Exception):
@@ -102,6 +106,9 @@ class SyncEngine:
         backoff_max: float = 60.0,
         poison_limit: int = POISON_LIMIT,
         poison_backoff: float = POISON_BACKOFF,
+        live: bool = True,
+        live_poll_interval: float = LIVE_POLL_INTERVAL,
+        stream_retry: float = STREAM_RETRY,
     ) -> None:
         self.cache = cache
         self.client = client
@@ -111,6 +118,9 @@ class SyncEngine:
         self.backoff_max = backoff_max
         self.poison_limit = poison_limit
         self.poison_backoff = poison_backoff
+        self.use_stream = live and hasattr(client, "events")
+        self.live_poll_interval = live_poll_interval
+        self.stream_retry = stream_retry
         self._note: str | None = None  # this round's non-fatal problem, for the status
         self._status = SyncStatus(
             online=False,
@@ -288,19 +298,84 @@ class SyncEngine:
             return self._status
 
     async def run(self) -> None:
-        """Sync until cancelled: poll while online, back off with jitter while offline."""
-        delay = self.backoff_initial
+        """Sync until cancelled: poll while online, back off with jitter while offline.
+
+        With `live` (the default) the engine also holds the server's event
+        stream (`GET /v1/events`): a `feed`, `assignment` or `resync` event
+        starts a round at once, the other events go to `subscribe_events`, and
+        the timed poll is only a fallback (`live_poll_interval` while the
+        stream is up, `poll_interval` while it is not).
+        """
+        listener = asyncio.create_task(self._listen()) if self.use_stream else None
+        try:
+            delay = self.backoff_initial
+            while True:
+                status = await self.sync_once()
+                if status.online and status.last_error is None:
+                    delay = self.backoff_initial
+                    wait = self.live_poll_interval if self._live else self.poll_interval
+                else:
+                    wait = random.uniform(delay / 2, delay)
+                    delay = min(delay * 2, self.backoff_max)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._kick.wait(), wait)
+                self._kick.clear()
+        finally:
+            if listener is not None:
+                listener.cancel()
+                with contextlib.suppress(BaseException):
+                    await listener
+
+    # --- the live stream -----------------------------------------------------------------
+
+    async def _listen(self) -> None:
+        """Hold the event stream; the client reconnects (Last-Event-ID, jittered backoff).
+
+        Returns for good only when the server has no stream (404): the poll
+        carries on alone. Other refusals (401 after a logout, 403, a broken
+        answer) close the stream and it is tried again after `stream_retry`
+        seconds (jittered); the poll covers the gap.
+        """
+        last_id: str | None = None
         while True:
-            status = await self.sync_once()
-            if status.online and status.last_error is None:
-                delay = self.backoff_initial
-                wait = self.poll_interval
-            else:
-                wait = random.uniform(delay / 2, delay)
-                delay = min(delay * 2, self.backoff_max)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kick.wait(), wait)
-            self._kick.clear()
+            try:
+                async for event in self.client.events(last_id, on_state=self._stream_state):
+                    last_id = event.id or last_id
+                    await self._on_event(event.event, event.data)
+            except NotFound:
+                log.info("the server has no event stream; polling every %.0f s", self.poll_interval)
+                return
+            except ClientError as exc:
+                # Never the message: it could quote a server's words verbatim.
+                log.warning("event stream closed (%s); polling meanwhile", type(exc).__name__)
+            await self._stream_state(False)
+            await asyncio.sleep(random.uniform(self.stream_retry / 2, self.stream_retry))
+
+    async def _stream_state(self, connected: bool) -> None:
+        if connected == self._live:
+            return
+        self._live = connected
+        if connected:
+            # Writes between the last round and this connection sent no event to us.
+            self.kick()
+        with contextlib.suppress(CacheError):  # closing: the next round reports it
+            await self._publish(online=self._status.online, error=self._status.last_error)
+
+    async def _on_event(self, kind: str, data: str) -> None:
+        """One event: pull for the feed's, hand the others to `subscribe_events`."""
+        try:
+            payload = json.loads(data) if data else {}
+        except ValueError:
+            payload = None
+        if not isinstance(payload, dict):
+            log.warning("event %r with a body that is not a JSON object ignored", kind)
+            return
+        if kind == "resync":
+            self._full_next = True  # we may have missed events: the UI re-reads everything
+        if kind in PULL_EVENTS:
+            self.kick()
+        if kind not in ("feed", "resync"):
+            await self._notify(self._event_subscribers, LiveEvent(kind, payload), "event")
 
     async def _purge_now_and_then(self) -> None:
         """Retention while the app stays open for days (open() purges too)."""
@@ -462,20 +537,20 @@ class SyncEngine:
 
     async def _send(self, entry: OutboxEntry) -> Delivery:
         body = entry.body or "{}"
-        if entry.kind == "attempt":
+        if entry.kind is OutboxKind.ATTEMPT:
             created = await self.client.post_attempt(
                 AttemptIn.model_validate_json(body), idempotency_key=entry.id
             )
             return Delivery(entry.id, 201, task=created.task, attempt=created.attempt)
-        if entry.kind == "escalation":
+        if entry.kind is OutboxKind.ESCALATION:
             out = await self.client.post_escalation(
                 EscalationIn.model_validate_json(body), idempotency_key=entry.id
             )
             return Delivery(entry.id, 201, escalation=out)
-        if entry.kind == "presence":
+        if entry.kind is OutboxKind.PRESENCE:
             await self.client.put_presence(json.loads(body)["state"])
             return Delivery(entry.id, 200)
-        if entry.kind == "claim":
+        if entry.kind is OutboxKind.CLAIM:
             lease = await self.client.claim(json.loads(body)["task_id"])
             return Delivery(entry.id, 200, lease=lease)
         raise ValueError(f"unknown outbox entry kind {entry.kind!r}")

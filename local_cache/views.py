@@ -24,6 +24,7 @@ from followup_core.schemas import (
     ScriptOut,
     TaskOut,
 )
+from local_cache.outbox import OutboxKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +88,7 @@ class NeedsAttention:
     """An outbox entry the server refused (409/412/422); kept with the server's reply."""
 
     entry_id: str  # the outbox id, which was the Idempotency-Key
-    kind: str  # "attempt", "escalation", "presence", "claim"
+    kind: OutboxKind | str  # attempt, escalation, presence, claim
     status_code: int
     reply: dict[str, Any]  # the server's error body, e.g. {"error": {"code", "message"}}
     task_id: str | None = None

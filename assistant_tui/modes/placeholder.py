@@ -43,16 +43,13 @@ class PlaceholderScreen(ModeScreen):
             yield Static(f"[b]{escape(self.TITLE)}[/b]", classes="placeholder-title")
             yield Static(escape(self.COMING), classes="placeholder-text")
             yield Static(who, classes="placeholder-user")
-            yield Static("", classes="placeholder-link")
+            yield Static(self._link_text(), classes="placeholder-link")
         yield LeanFooter()
 
-    def on_mount(self) -> None:
-        self.sync_status_changed()
+    def _link_text(self) -> str:
+        status = self.services.status
+        return connection_text(status.online if status else False, self.services.live)
 
     def sync_status_changed(self) -> None:
-        status = self.services.status
-        online = status.online if status is not None else False
-        if self.is_mounted:
-            self.query_one(".placeholder-link", Static).update(
-                connection_text(online, self.services.live)
-            )
+        for link in self.query(".placeholder-link").results(Static):
+            link.update(self._link_text())

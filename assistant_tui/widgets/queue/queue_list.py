@@ -267,6 +267,12 @@ class QueueList(ScrollView, can_focus=True):
             return self._all[self._visible[self.cursor]].task_id
         return None
 
+    def task_at(self, position: int) -> str | None:
+        """The task id at a position of the filtered list (None past its end)."""
+        if 0 <= position < len(self._visible):
+            return self._all[self._visible[position]].task_id
+        return None
+
     def next_after(self, task_id: str) -> str | None:
         """The task to open after `task_id` is documented (the next one down, else the top)."""
         # A scan from the top that stops at the task, not a list of 100,000 ids:
