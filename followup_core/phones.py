@@ -116,12 +116,28 @@ def withheld_reason(raw: str | None) -> WithheldReason | None:
     return None
 
 
+_TEL_EXT = re.compile(r";ext=([0-9]{1,20})", re.IGNORECASE)
+
+
+def _ext_first(text: str) -> str:
+    """RFC 3966 lets `;ext=` follow `;phone-context=`; libphonenumber reads it only
+    before, so move it there."""
+    if not text.lower().startswith("tel:"):
+        return text
+    match = _TEL_EXT.search(text)
+    if match is None:
+        return text
+    rest = text[: match.start()] + text[match.end() :]
+    head, sep, params = rest.partition(";")
+    return f"{head};ext={match.group(1)}{sep}{params}"
+
+
 def parse_phone(raw: str, region: str | None = DEFAULT_REGION) -> ParsedPhone:
     """Parse `raw` as written in `region`; raises `InvalidPhone` unless it is a possible
     number (right length for its country). `valid` says whether it can really be dialled."""
     if len(raw) > MAX_INPUT:
         raise InvalidPhone("the phone number is too long")
-    text = raw.strip()
+    text = _ext_first(raw.strip())
     try:
         number = phonenumbers.parse(text, (region or DEFAULT_REGION).upper())
     except NumberParseException as exc:
