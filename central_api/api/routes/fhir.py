@@ -78,8 +78,13 @@ _IMPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
         "content": _fhir_content(_OUTCOME_SCHEMA),
     },
     422: {
-        "description": "Rejected whole; the OperationOutcome names each invalid entry",
-        "content": _fhir_content(_OUTCOME_SCHEMA),
+        "description": (
+            "Rejected whole: an OperationOutcome naming each invalid entry, or (bad query"
+            " parameters, no practice named) the API's error body"
+        ),
+        "content": _fhir_content(
+            {"anyOf": [_OUTCOME_SCHEMA, {"$ref": "#/components/schemas/ErrorBody"}]}
+        ),
     },
     **responses(404),
 }
