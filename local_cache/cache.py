@@ -223,6 +223,10 @@ class LocalCache:
         """See `CacheReads.outbox_entries`."""
         return self.reads.outbox_entries(state)
 
+    def attention_bodies(self) -> dict[str, str | None]:
+        """See `CacheReads.attention_bodies`."""
+        return self.reads.attention_bodies()
+
     def pending_after(self, after_seq: int = 0, limit: int = 100) -> list[OutboxEntry]:
         """See `CacheReads.pending_after`."""
         return self.reads.pending_after(after_seq, limit)
@@ -252,6 +256,10 @@ class LocalCache:
     def retry_attention(self, entry_id: str) -> None:
         """See `CacheCommands.retry_attention`."""
         return self.commands.retry_attention(entry_id)
+
+    def drop_attention(self, entry_id: str) -> None:
+        """See `CacheCommands.drop_attention`."""
+        return self.commands.drop_attention(entry_id)
 
     # --- the sync engine's writes (ReplicaWrites) ---------------------------------
 
@@ -306,25 +314,6 @@ class LocalCache:
         return self.replica.note_server_error(
             entry_id, status_code, reply, limit=limit, backoff=backoff
         )
-
-    def drop_attention(self, entry_id: str) -> None:
-        """Give up a needs-attention entry: it is never sent. The outbox row stays
-        (state 'dropped') as the local record of what was not delivered; the task's
-        own copy is corrected by the next pull of the feed."""
-        with self._write() as conn:
-            conn.exec_driver_sql("DELETE FROM needs_attention WHERE entry_id = ?", (entry_id,))
-            conn.exec_driver_sql(
-                "UPDATE outbox SET state = 'dropped' WHERE id = ? AND state = 'attention'",
-                (entry_id,),
-            )
-
-    def attention_bodies(self) -> dict[str, str | None]:
-        """What each needs-attention entry would send (its JSON), by entry id."""
-        with self._read() as conn:
-            rows = conn.exec_driver_sql(
-                "SELECT id, body FROM outbox WHERE state = 'attention'"
-            ).fetchall()
-        return {r[0]: r[1] for r in rows}
 
     # --- retention ------------------------------------------------------------------
 

@@ -4,7 +4,8 @@ An outbox entry the server answered with a 4xx that sending again cannot fix
 (409, 412, 422…) is set aside by the sync engine (`LocalCache.mark_attention`)
 with the server's reply. Here the assistant reads each one — what was sent and
 what the server said — and either sends it again once the cause is fixed
-(`LocalCache.retry_attention`) or drops it (`LocalCache.drop_attention`).
+(`LocalCache.retry_attention`) or drops it (`LocalCache.drop_attention`: deleted,
+never sent).
 Dropping takes a second press of the key: it cannot be undone.
 """
 

@@ -70,7 +70,7 @@ async def test_attention_listed_read_resent_and_dropped(make_app: Any, cache: An
         assert "again to drop" in str(screen.query_one("#attention-detail", Static).render())
         await pilot.press("d")
         await settle(pilot)
-        assert entry_states(cache)[attempt.id] == "dropped"
+        assert attempt.id not in entry_states(cache)  # dropped: gone, notes and all
         assert cache.needs_attention() == []
         assert "nothing" in str(screen.query_one("#attention-title", Static).render())
 
