@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from functools import lru_cache
 from types import MappingProxyType
 
 from pendulum import DateTime
@@ -263,6 +264,7 @@ def _words(text: str) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=4096)
 def _same_word(wanted: str, written: str) -> bool:
     """`written` is `wanted` in another form or misspelt: same stem, or (first letter
     kept) one edit for words of 5+ letters, two for 9+, a swap of two letters for 4."""
@@ -281,18 +283,45 @@ def _same_word(wanted: str, written: str) -> bool:
     return OSA.distance(wanted, written) <= (2 if len(wanted) >= 9 else 1)
 
 
-def _found(wanted: list[str], words: list[str]) -> bool:
-    n = len(wanted)
-    if n == 0:
-        return False
-    if n == 1 and len(wanted[0]) < 7:
+@lru_cache(maxsize=4096)
+def _phrase_words(text: str) -> tuple[str, ...]:
+    """A phrase's words (abbreviations spelt out, stop-words dropped), computed once."""
+    return tuple(_words(text))
+
+
+class _Note:
+    """One note's words, with where each wanted word occurs (memoised per note)."""
+
+    def __init__(self, notes: str) -> None:
+        self.words = _words(notes)
+        self._at: dict[tuple[str, bool], frozenset[int]] = {}
+
+    def at(self, wanted: str, *, forms_only: bool) -> frozenset[int]:
+        key = (wanted, forms_only)
+        found = self._at.get(key)
+        if found is None:
+            if forms_only:
+                stem = _stem(wanted)
+                found = frozenset(
+                    i for i, w in enumerate(self.words) if w == wanted or _stem(w) == stem
+                )
+            else:
+                found = frozenset(i for i, w in enumerate(self.words) if _same_word(wanted, w))
+            self._at[key] = found
+        return found
+
+    def has(self, wanted: tuple[str, ...]) -> bool:
+        if not wanted:
+            return False
         # A single short word: forms only, no spelling slack ("stroke" is not "strike").
-        stem = _stem(wanted[0])
-        return any(w == wanted[0] or _stem(w) == stem for w in words)
-    return any(
-        all(_same_word(wanted[i], words[start + i]) for i in range(n))
-        for start in range(len(words) - n + 1)
-    )
+        forms_only = len(wanted) == 1 and len(wanted[0]) < 7
+        starts = self.at(wanted[0], forms_only=forms_only)
+        for offset, word in enumerate(wanted[1:], start=1):
+            if not starts:
+                return False
+            here = self.at(word, forms_only=False)
+            starts = frozenset(s for s in starts if s + offset in here)
+        return bool(starts)
 
 
 def red_flags(notes: str, phrases: Iterable[str] = DEFAULT_RED_FLAG_PHRASES) -> list[str]:
@@ -305,18 +334,18 @@ def red_flags(notes: str, phrases: Iterable[str] = DEFAULT_RED_FLAG_PHRASES) -> 
     suicide warning signs among them). Negation is ignored on purpose: "denies
     chest pain" still prompts; a prompt costs a key, a miss can cost a life.
     """
-    words = _words(notes)
-    if not words:
+    note = _Note(notes)
+    if not note.words:
         return []
     found: list[str] = []
     seen: set[tuple[str, ...]] = set()
     for phrase in phrases:
-        key = _normalise(phrase)
-        same = tuple(_words(key))  # "can't breathe" and "cannot breathe" are one phrase
+        same = _phrase_words(_normalise(phrase))  # "can't breathe" = "cannot breathe"
         if not same or same in seen:
             continue
         seen.add(same)
-        wordings = (key, *VARIANTS.get(key, ()))
-        if any(_found(_words(wording), words) for wording in wordings):
+        key = " ".join(_normalise(phrase).split())
+        wordings = (same, *(_phrase_words(v) for v in VARIANTS.get(key, ())))
+        if any(note.has(wording) for wording in wordings):
             found.append(phrase)
     return found
