@@ -12,6 +12,7 @@ from textual.widgets import Static
 
 from assistant_tui import actions
 from assistant_tui.timefmt import clock as show_clock
+from assistant_tui.timefmt import local
 from followup_core.enums import AgentState
 
 # Annotations only: importing local_cache pulls in SQLAlchemy.
@@ -45,6 +46,9 @@ class StatusBar(Static):
     def tick(self) -> None:
         self._draw()
 
+    def on_resize(self) -> None:
+        self._draw()
+
     def _watch_any(self) -> None:
         self._draw()
 
@@ -64,13 +68,18 @@ class StatusBar(Static):
             link = "[b reverse] ○ OFFLINE [/]"
         else:
             link = "[b]● live[/b]" if self.live else "[b]● online[/b]"
+        # Under 110 columns (most terminals' 80): tighter separators, the time without
+        # the date, the state without its label, so every figure still fits.
+        narrow = 0 < self.size.width < 110
         parts = [
             link,
             f"outbox {self.outbox}",
             f"attention {self.attention}"
             if not self.attention
             else f"[b]attention {self.attention}[/b] ({escape(self._attention_key())})",
-            f"state [b]{self.agent_state.value}[/b]",
+            f"[b]{self.agent_state.value}[/b]"
+            if narrow
+            else f"state [b]{self.agent_state.value}[/b]",
             f"SLA breaches {self.breaches}"
             if not self.breaches
             else f"[b]SLA breaches {self.breaches}[/b]",
@@ -79,7 +88,12 @@ class StatusBar(Static):
             parts.append(
                 f"[b reverse] {self.undelivered_escalations} escalation(s) undelivered [/]"
             )
-        parts.append(show_clock(self._clock(), self.practice_tz))
-        self.update("  │  ".join(parts))
+        now = self._clock()
+        parts.append(
+            local(now, self.practice_tz).strftime("%H:%M %Z")
+            if narrow
+            else show_clock(now, self.practice_tz)
+        )
+        self.update((" │ " if narrow else "  │  ").join(parts))
         self.set_class(not self.online, "offline")
         self.set_class(self.breaches > 0, "breach")
