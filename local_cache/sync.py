@@ -134,7 +134,9 @@ class SyncEngine:
         self._change_subscribers: list[ChangesCallback] = []
         self._event_subscribers: list[EventCallback] = []
         self._live = False
-        self._full_next = False  # a `resync` asked for the whole queue to be re-read
+        self._full_next = False  # the next FeedApplied is full (first sync, resync, reset)
+        self._resync = False  # a `resync` event arrived: the next pull is full
+        self._owed: set[str] = set()  # tasks changed by applied pages, not yet published
         self._kick = asyncio.Event()
         self._round = asyncio.Lock()
         self._last_purge: float | None = None
@@ -371,7 +373,7 @@ class SyncEngine:
             log.warning("event %r with a body that is not a JSON object ignored", kind)
             return
         if kind == "resync":
-            self._full_next = True  # we may have missed events: the UI re-reads everything
+            self._resync = True  # we may have missed events: the UI re-reads everything
         if kind in PULL_EVENTS:
             self.kick()
         if kind not in ("feed", "resync"):
@@ -391,20 +393,23 @@ class SyncEngine:
 
         A pull from no cursor (first sync, cursor refused) or after a `resync`
         is `full`: the task ids are not collected and the UI re-reads the queue.
+        If a pull fails half-way, what its applied pages changed is still owed
+        and is published with the next pull that completes.
         """
-        full, self._full_next = self._full_next, False
-        try:
-            touched = await self._pull_pages(full)
-        except BaseException:
-            self._full_next = self._full_next or full  # still owed to the UI
-            raise
-        await self._changed(touched or set(), full=touched is None)
-
-    async def _pull_pages(self, full: bool) -> set[str] | None:
-        """Apply the feed's pages; the changed task ids, or None if the pull was full."""
+        if self._resync:
+            self._resync = False
+            self._full_next = True
         cursor = await asyncio.to_thread(self.cache.cursor)
-        full = full or cursor is None
-        touched: set[str] | None = None if full else set()
+        if cursor is None:
+            self._full_next = True
+        await self._pull_pages(cursor)
+        full, ids = self._full_next, set(self._owed)
+        self._full_next = False
+        self._owed.clear()
+        await self._changed(set() if full else ids, full=full)
+
+    async def _pull_pages(self, cursor: str | None) -> None:
+        """Apply the feed's pages after `cursor`, adding changed task ids to `self._owed`."""
         try:
             page = await self.client.sync(after=cursor, limit=self.page_limit)
         except ApiError as exc:
@@ -414,8 +419,9 @@ class SyncEngine:
             # restored): start the feed over; versions keep stale records out.
             log.warning("sync cursor refused by the server; reading the feed from the start")
             await asyncio.to_thread(self.cache.reset_cursor)
-            touched = None
+            self._full_next = True
             page = await self.client.sync(after=None, limit=self.page_limit)
+        touched = None if self._full_next else self._owed  # a full pull collects nothing
         while True:
             # Fetch the next page while this one is written: the network wait and
             # the local write overlap. Pages are still applied one at a time, in
@@ -434,7 +440,7 @@ class SyncEngine:
                         await ahead
                 raise
             if ahead is None:
-                return touched
+                return
             await self._publish(online=True, error=None)
             page = await ahead
 

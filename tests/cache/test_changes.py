@@ -71,3 +71,37 @@ def test_apply_page_reports_the_tasks_it_wrote(open_cache: Any) -> None:
     touched.clear()
     cache.apply_page(synthetic.change_page(removed), touched)
     assert touched == {removed.id}
+
+
+async def test_a_pull_cut_short_still_reports_its_pages_later(api: Api, open_cache: Any) -> None:
+    from backend_client import RetryPolicy
+    from local_cache import SyncStatus
+
+    user, other = api.assistants()[:2]
+    cache = open_cache(user)
+    seen: list[FeedApplied] = []
+    async with api.client(user, retry=RetryPolicy(attempts=1)) as client:
+        engine = SyncEngine(cache, client, page_limit=1)
+        await engine.sync_once()
+        moved = [t.id for t in workable(cache)[:3]]
+        for task_id in moved:
+            _reassign_on_server(api, task_id, other)
+        engine.subscribe_changes(seen.append)
+
+        kills: list[SyncStatus] = []
+
+        def kill_after_the_first_page(status: SyncStatus) -> None:
+            if not kills:  # published between pages: the next pages never come
+                kills.append(status)
+                api.server.kill()
+
+        unsubscribe = engine.subscribe(kill_after_the_first_page)
+        cut = await engine.sync_once()
+        unsubscribe()
+        assert not cut.online and seen == []
+        applied = [t for t in moved if cache.task(t) is None]
+        assert kills and len(applied) < len(moved)  # cut short after a checkpoint
+        api.server.start()
+        status = await engine.sync_once()
+    assert status.online and status.last_error is None
+    assert seen == [FeedApplied(frozenset(moved), full=False)]
