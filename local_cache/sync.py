@@ -31,6 +31,7 @@ import contextlib
 import json
 import logging
 import random
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -233,30 +234,54 @@ class SyncEngine:
         await self._purge_now_and_then()
 
     async def _strike(self, fault: _EntryFault) -> None:
-        error = fault.error
+        """Count a server error against its entry; set the entry aside at the limit.
+
+        Before setting an entry aside, the next pending entry is sent (out of
+        order: the first is leaving the line anyway). If the server fails on it
+        too, the failure is the server's, not the entry's: nothing is set aside
+        and the entry keeps its place (and its backoff).
+        """
+        entry, error = fault.entry, fault.error
         reply = (
             error.body
             if isinstance(error.body, dict)
             else {"error": {"code": error.code, "message": error.message}}
         )
+        limit = self.poison_limit
+        everyone = entry.server_errors + 1 >= limit and await self._fails_for_everyone(entry)
         moved = await asyncio.to_thread(
             self.cache.note_server_error,
-            fault.entry.id,
+            entry.id,
             error.status,
             reply,
-            limit=self.poison_limit,
+            limit=sys.maxsize if everyone else limit,
             backoff=self.poison_backoff,
         )
         if moved:
-            log.warning(
-                "outbox entry set aside after %d server errors (%s)", self.poison_limit, fault
-            )
+            log.warning("outbox entry set aside after %d server errors (%s)", limit, fault)
             self._note = None
+        elif everyone:
+            self._note = f"the server fails on every queued change ({error.status}); retrying"
         else:
             self._note = (
-                f"the server failed on a queued {fault.entry.kind} ({error.status}); "
-                f"retrying ({fault.entry.server_errors + 1} of {self.poison_limit})"
+                f"the server failed on a queued {entry.kind} ({error.status}); "
+                f"retrying ({entry.server_errors + 1} of {limit})"
             )
+
+    async def _fails_for_everyone(self, entry: OutboxEntry) -> bool:
+        """Send the entry after `entry`: True if the server fails on it as well."""
+        after = await asyncio.to_thread(self.cache.pending_after, entry.seq, 1)
+        if not after:
+            return False  # nothing to compare with: the limit decides
+        try:
+            delivery = await self._deliver(after[0])
+        except _EntryFault:
+            return True
+        if delivery is not None:
+            await asyncio.to_thread(self.cache.mark_delivered_many, [delivery])
+            ids = {delivery.task.id} if delivery.task is not None else set()
+            await self._changed(ids, full=False)
+        return False
 
     async def _guarded(self, work: Awaitable[None]) -> SyncStatus:
         """Run one round; every failure becomes a status (never an exception to the UI)."""
