@@ -20,8 +20,14 @@ so a slow disk never stalls the event loop (or the workspace drawn on it).
   gateway's or an overload's) for one entry stops the drain, but the feed is
   still pulled; if that pull succeeds the server works and the failure was the
   entry's, so it counts one strike (kept in the cache). Each strike defers the
-  entry (backoff); at `poison_limit` strikes it moves to "needs attention" with
-  the server's answer and the entries behind it go on.
+  entry (backoff); at `poison_limit` strikes, if the next queued entry goes
+  through, it moves to "needs attention" with the server's answer and the
+  entries behind it go on (if the next one fails too, the server is failing on
+  every write and nothing is set aside).
+- Live (LIVE_CONTRACT.md): `run()` holds `GET /v1/events`; `feed`,
+  `assignment` and `resync` start a round at once, other events go to
+  `subscribe_events`; after each pull (or delivery) that changed tasks a
+  `FeedApplied` goes to `subscribe_changes`; the timed poll is a fallback.
 """
 
 from __future__ import annotations
@@ -94,7 +100,16 @@ def is_entry_fault(status: int) -> bool:
 
 
 class SyncEngine:
-    """Keeps one `LocalCache` in step with the central API through one `ApiClient`."""
+    """Keeps one `LocalCache` in step with the central API through one `ApiClient`.
+
+    Times are in seconds. `poll_interval`: between rounds while the event
+    stream is down; `live_poll_interval`: while it is up; `backoff_initial`..
+    `backoff_max`: jittered, doubling waits after a failed round;
+    `poison_limit` / `poison_backoff`: server errors before one entry is set
+    aside, and the first wait before it is sent again (doubling, at most an
+    hour); `live`: hold the event stream in `run()` (needs a client with
+    `events()`); `stream_retry`: wait before reopening a refused stream.
+    """
 
     def __init__(
         self,
