@@ -105,3 +105,25 @@ async def test_a_pull_cut_short_still_reports_its_pages_later(api: Api, open_cac
         status = await engine.sync_once()
     assert status.online and status.last_error is None
     assert seen == [FeedApplied(frozenset(moved), full=False)]
+
+
+async def test_events_pull_or_go_to_the_ui(open_cache: Any) -> None:
+    from local_cache.changes import LiveEvent
+
+    engine = SyncEngine(open_cache(), client=None)
+    events: list[LiveEvent] = []
+    engine.subscribe_events(events.append)
+    await engine._on_event("whisper", '{"whisper_id": "w-1"}')
+    assert events == [LiveEvent("whisper", {"whisper_id": "w-1"})]
+    assert not engine._kick.is_set()  # a whisper is not a reason to pull
+    await engine._on_event("feed", '{"task_ids": ["t-1"]}')
+    assert engine._kick.is_set() and len(events) == 1  # pulled, not forwarded
+    engine._kick.clear()
+    await engine._on_event("assignment", '{"task_ids": ["t-2"]}')
+    assert engine._kick.is_set() and events[-1] == LiveEvent("assignment", {"task_ids": ["t-2"]})
+    engine._kick.clear()
+    await engine._on_event("resync", "{}")
+    assert engine._kick.is_set() and engine._resync and len(events) == 2
+    await engine._on_event("team", "not json")
+    await engine._on_event("team", "[1, 2]")
+    assert len(events) == 2  # a body that is not a JSON object is dropped
