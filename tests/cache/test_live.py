@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+import secrets
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -82,12 +84,18 @@ async def running(api: Api, open_cache: Any, username: str) -> AsyncIterator[Run
                 await task
 
 
+_NUMBERS = itertools.count(100 + secrets.randbelow(50))  # distinct callers, up to 0199
+
+
 async def post_missed_call(api: Api, practice: int = 0) -> str:
+    """A missed call from a new (fictional 555-01xx, but dialable) number; its task id."""
     key = api.summary["practices"][practice]["webhook_key"]
+    phone = f"+1212555{next(_NUMBERS):04d}"
     async with ApiClient(api.url) as hook:
         out = await hook.missed_call(
-            key, MissedCallIn(caller_phone="+15550100777", called_at=datetime.now(UTC))
+            key, MissedCallIn(caller_phone=phone, called_at=datetime.now(UTC))
         )
+    assert out.task_id is not None, out
     return str(out.task_id)
 
 
