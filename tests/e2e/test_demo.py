@@ -234,6 +234,7 @@ def test_demo_at_80x24_works_a_call(small_demo: tuple[Tmux, Path]) -> None:
     tmux.send("/")
     type_after_focus_moves(tmux, "c", "onfirm", lambda typed: f"filter: {typed}")
     tmux.send("Enter")  # leaves the filter for the list
+    tmux.wait_text("Open task", within=20)  # the list has the focus (its footer keys)
     tmux.send("Enter")  # opens the highlighted task: the script takes the main pane
     # (The first task was open already, so the outcome keys alone do not show the open.)
     screen = tmux.wait_text("Script · step 1/", within=20)
