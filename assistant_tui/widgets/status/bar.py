@@ -73,6 +73,6 @@ class StatusBar(Static):
                 f"[b reverse] {self.undelivered_escalations} escalation(s) undelivered [/]"
             )
         parts.append(show_clock(self._clock(), self.practice_tz))
-        self.update("  │  ".join(parts))
+        self.update("  │  ".join(parts), layout=False)  # one line, height fixed in app.tcss
         self.set_class(not self.online, "offline")
         self.set_class(self.breaches > 0, "breach")
