@@ -210,6 +210,10 @@ class QueueList(ScrollView, can_focus=True):
             return self._all[self._visible[self.cursor]].task_id
         return None
 
+    def has(self, task_id: str) -> bool:
+        """Whether the task is in the queue (filtered or not); O(1)."""
+        return task_id in self._by_id
+
     def task_at(self, position: int) -> str | None:
         """The task id at a position of the filtered list (None past its end)."""
         if 0 <= position < len(self._visible):
