@@ -272,8 +272,6 @@ class AssistantApp(App[None]):
             self.switch_mode(name)
             self.sub_title = MODE_TITLES.get(name, name)
 
-    def describe_state(self) -> dict[str, Any]:
-        return {"locked": self.locked, "mode": self.current_mode}
 
 
 def _copy(message: Message) -> Message:
