@@ -60,7 +60,8 @@ class QueuePane(Vertical):
         text = f"{queue.shown} of {queue.total} open"
         if queue.filter_text:
             text += f" · filter: {queue.filter_text}"
-        self.query_one("#queue-count", Static).update(text)
+        # One line of fixed height: no layout pass of the whole screen for it.
+        self.query_one("#queue-count", Static).update(text, layout=False)
         self.border_subtitle = f"{queue.total} open"
 
     @on(QueueList.ColumnsChanged)

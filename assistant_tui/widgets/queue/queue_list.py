@@ -232,7 +232,7 @@ class QueueList(ScrollView, can_focus=True):
             ]
         else:
             self._visible = range(len(self._all))
-        self.virtual_size = Size(self.size.width, len(self._visible))
+        self._set_virtual_height(len(self._visible))
         position = self._position_of(keep) if keep else None
         self.cursor = position if position is not None else 0
         self.refresh()
@@ -266,6 +266,10 @@ class QueueList(ScrollView, can_focus=True):
         if 0 <= self.cursor < len(self._visible):
             return self._all[self._visible[self.cursor]].task_id
         return None
+
+    def has(self, task_id: str) -> bool:
+        """Whether the task is in the queue (filtered or not); O(1)."""
+        return task_id in self._by_id
 
     def task_at(self, position: int) -> str | None:
         """The task id at a position of the filtered list (None past its end)."""
@@ -360,8 +364,28 @@ class QueueList(ScrollView, can_focus=True):
         return strip.crop(scroll_x, scroll_x + width)
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self._visible))
+        self._set_virtual_height(len(self._visible))
         width = patient_width(self.scrollable_content_region.width)
         if width != self._patient_w:
             self._patient_w = width
             self.post_message(self.ColumnsChanged(width))
+
+    def _set_virtual_height(self, rows: int) -> None:
+        """Set the scrollable height without a layout pass of the whole screen.
+
+        `virtual_size` is a layout reactive: each change re-lays-out and redraws
+        every widget on the screen (~100 ms with the workspace's panes on a
+        loaded machine), yet the list's own box does not depend on it. So the
+        value is set quietly and only the scrollbar is updated; a full layout
+        happens only when the scrollbar appears or goes, which changes the box.
+        """
+        size = Size(self.size.width, rows)
+        if size == self.virtual_size:
+            return
+        had_scrollbar = self.show_vertical_scrollbar
+        self.set_reactive(QueueList.virtual_size, size)
+        self._scroll_update(size)
+        if self.show_vertical_scrollbar != had_scrollbar:
+            self.refresh(layout=True)
+        else:
+            self.refresh()

@@ -94,6 +94,7 @@ class StatusBar(Static):
             if narrow
             else show_clock(now, self.practice_tz)
         )
-        self.update((" │ " if narrow else "  │  ").join(parts))
+        # One line, height fixed in app.tcss: no layout pass.
+        self.update((" │ " if narrow else "  │  ").join(parts), layout=False)
         self.set_class(not self.online, "offline")
         self.set_class(self.breaches > 0, "breach")
