@@ -10,7 +10,7 @@ from sqlalchemy import select
 from central_api.access import audit_access, scope_for, task_for
 from central_api.api.deps import ClientDep, CurrentUser, SessionDep, SettingsDep, Worker
 from central_api.errors import AUTH_ERRORS, ApiError, responses
-from central_api.models import Attempt, utcnow
+from central_api.models import Attempt, User, utcnow
 from central_api.serialize import attempt_out, task_out
 from followup_core.schemas import Lease, TaskDetail
 
@@ -54,8 +54,17 @@ def claim_task(
         and task.lease_expires_at > now
     )
     if held_by_other:
+        holder = session.get(User, task.lease_holder_id)
+        name = holder.display_name if holder is not None else "someone else"
+        until = task.lease_expires_at
         session.rollback()  # never leave a transaction (SQLite's write lock) to the teardown
-        raise ApiError(409, "lease-held", "someone else is working this task")
+        # Staff display names are not PHI: the one who opened the task needs to know
+        # whom to ask (and until when the lease runs, UTC).
+        raise ApiError(
+            409,
+            "lease-held",
+            f"{name} is working this task (lease until {until:%H:%M} UTC)",
+        )
     task.lease_holder_id = user.id
     task.lease_expires_at = now + timedelta(minutes=settings.lease_minutes)
     audit_access(session, scope, action="task.claim", resource=f"task:{task.id}", client=client)
