@@ -204,6 +204,7 @@ def test_presence_is_a_team_event_for_the_practices_supervisors(
         stream(api, tokens, "supervisor") as sup,
         stream(api, tokens, "supervisor.fr") as sup_fr,
         stream(api, tokens, "ben.okafor") as ben,
+        stream(api, tokens, "manager") as manager,
     ):
         with client(api, tokens, "cora.vasquez") as c:
             assert c.put("/v1/presence", json={"state": "on-call"}).status_code == 200
@@ -223,6 +224,12 @@ def test_presence_is_a_team_event_for_the_practices_supervisors(
         ben_task = own_write(api, tokens, "ben.okafor", pickers["ben.okafor"])
         assert ben.wait_for(lambda r: bool(r.events))
         assert ben.snapshot()[0].data == {"task_ids": [ben_task]}
+        # A manager hears the team, never a task change: after the two writes above,
+        # the next presence change is its second event.
+        with client(api, tokens, "cora.vasquez") as c:
+            assert c.put("/v1/presence", json={"state": "available"}).status_code == 200
+        assert manager.wait_for(lambda r: len(r.events) >= 2)
+        assert [e.event for e in manager.snapshot()] == ["team", "team"]
 
 
 def test_an_escalation_reaches_the_inbox_of_its_practice(
