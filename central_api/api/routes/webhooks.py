@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header
 
-from central_api import audit
 from central_api.api.deps import SessionDep
 from central_api.errors import ApiError, responses
 from central_api.triggers import missed_call, practice_for_key
+from central_api.uow import UnitOfWork
 from followup_core.schemas import MissedCallIn, MissedCallOut
 
 router = APIRouter(prefix="/v1", tags=["webhooks"])
@@ -31,13 +31,13 @@ def post_missed_call(
         Header(alias="X-Practice-Key", description="The practice's webhook key"),
     ] = None,
 ) -> MissedCallOut:
-    practice = practice_for_key(session, practice_key)
-    if practice is None:
-        session.rollback()
-        raise ApiError(401, "unauthenticated", "missing or unknown practice key")
-    task = missed_call(session, practice, caller_phone=body.caller_phone, called_at=body.called_at)
-    audit.record(
-        session, actor_id=None, action="missed-call", resource=f"task:{task.id}", client="webhook"
-    )
-    session.commit()
+    with UnitOfWork(session, actor_id=None, client="webhook") as uow:
+        practice = practice_for_key(session, practice_key)
+        if practice is None:
+            raise ApiError(401, "unauthenticated", "missing or unknown practice key")
+        uow.lock_feed()  # only once the caller is known: the lock is global
+        task = missed_call(
+            session, practice, caller_phone=body.caller_phone, called_at=body.called_at
+        )
+        uow.audit("missed-call", f"task:{task.id}")
     return MissedCallOut(task_id=task.id)
