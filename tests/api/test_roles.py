@@ -41,6 +41,8 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "POST /v1/escalations/{id}/acknowledge": (403, 200, 404, 200, 403, 401),
     "POST /v1/escalations/{id}/resolve": (403, 200, 404, 200, 403, 401),
     "POST /v1/triggers/missed-call (no practice key)": (401, 401, 401, 401, 401, 401),
+    "GET /v1/fhir/Task": (403, 200, 403, 200, 403, 401),
+    "GET /v1/fhir/Communication": (403, 200, 403, 200, 403, 401),
 }
 # The in-process client buffers a whole response, and a granted event stream never
 # ends: there only its refusals are checked (tests/api/test_events.py opens real ones).
@@ -105,6 +107,10 @@ def test_role_endpoint_matrix(api: ApiHarness) -> None:
         ),
         "POST /v1/escalations/{id}/resolve": lambda r, c: c.post(
             f"/v1/escalations/{escalations[r]}/resolve", json={"resolution": "handled"}
+        ),
+        "GET /v1/fhir/Task": lambda _r, c: c.get("/v1/fhir/Task", params={"_count": 1}),
+        "GET /v1/fhir/Communication": lambda _r, c: c.get(
+            "/v1/fhir/Communication", params={"_count": 1}
         ),
         "POST /v1/triggers/missed-call (no practice key)": lambda _r, c: c.post(
             "/v1/triggers/missed-call",

@@ -13,6 +13,7 @@ from central_api.api.routes import (
     auth,
     escalations,
     events,
+    fhir,
     health,
     me,
     presence,
@@ -33,4 +34,5 @@ ALL_ROUTERS: list[APIRouter] = [
     escalations.router,
     webhooks.router,
     events.router,
+    fhir.router,
 ]
