@@ -81,7 +81,8 @@ def client(api: ApiHarness, tokens: dict[str, str], username: str) -> httpx.Clie
 def missed_call(api: ApiHarness, practice: int) -> str:
     """Post a missed call from an unknown (synthetic) number; the new task's id."""
     key = api.practice(practice)["webhook_key"]
-    phone = f"+1555{uuid.uuid4().int % 10_000_000:07d}"
+    n = uuid.uuid4().int
+    phone = f"+1201{200 + n % 800}{(n // 800) % 10_000:04d}"  # a real-looking NANP number
     with api.client(headers={"X-Practice-Key": key}) as c:
         response = c.post(
             "/v1/triggers/missed-call",
