@@ -15,6 +15,7 @@ the snapshot holds no PHI: `apply_events` clears every task-related field.
 
 from __future__ import annotations
 
+import itertools
 import unicodedata
 from datetime import datetime
 from enum import StrEnum
@@ -342,7 +343,7 @@ class WhisperOut(WireModel):
 
 
 def _ascending(value: list[int]) -> list[int]:
-    if any(b <= a for a, b in zip(value, value[1:], strict=False)):
+    if any(b <= a for a, b in itertools.pairwise(value)):
         raise ValueError("thresholds must increase")
     return value
 

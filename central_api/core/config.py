@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     lease_minutes: int = Field(default=15, gt=0)
     # Threads running the synchronous routes (anyio's threadpool; its default is 40).
     worker_threads: int = Field(default=16, ge=2, le=256)
+    # Session mirror flood guard (per user, per process): batches a second and burst.
+    # A workspace sends at most ~5 batches a second (it batches keys for 200 ms).
+    mirror_batches_per_second: float = Field(default=10.0, gt=0)
+    mirror_burst: int = Field(default=30, ge=1)
 
     @field_validator("db")
     @classmethod

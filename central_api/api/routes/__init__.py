@@ -15,8 +15,10 @@ from central_api.api.routes import (
     health,
     me,
     presence,
+    sessions,
     sync,
     tasks,
+    team,
     webhooks,
 )
 
@@ -31,4 +33,6 @@ ALL_ROUTERS: list[APIRouter] = [
     attempts.router,
     escalations.router,
     webhooks.router,
+    sessions.router,
+    team.router,
 ]
