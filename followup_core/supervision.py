@@ -140,7 +140,7 @@ MirrorEvent = Annotated[
 
 
 class MirrorBatch(WireModel):
-    """`POST /v1/sessions/events`: the events since the last batch, oldest first."""
+    """`POST /v1/sessions/me/events`: the events since the last batch, oldest first."""
 
     events: Annotated[list[MirrorEvent], Field(min_length=1, max_length=MAX_EVENTS_PER_BATCH)]
 
@@ -469,7 +469,7 @@ MAX_REASSIGN = 200
 
 
 class ReassignIn(WireModel):
-    """`POST /v1/tasks/reassign`: hand one or many tasks to another assistant."""
+    """`POST /v1/team/reassign`: hand one or many tasks to another assistant."""
 
     task_ids: Annotated[
         list[Annotated[str, Field(min_length=1, max_length=64)]],

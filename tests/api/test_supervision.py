@@ -31,7 +31,7 @@ NEVER_SIGNED_IN = "cora.vasquez"
 
 
 def publish(client: httpx.Client, *events: dict[str, Any]) -> httpx.Response:
-    return client.post("/v1/sessions/events", json={"events": list(events)})
+    return client.post("/v1/sessions/me/events", json={"events": list(events)})
 
 
 def snapshot(api: ApiHarness, observer: str, subject: str) -> dict[str, Any]:
@@ -142,7 +142,7 @@ def test_bad_mirror_events_are_refused_whole(api: ApiHarness, body: dict[str, An
     me = client_as(api, "demo")
     before = publish(me, {"type": "task-closed"})
     assert before.status_code == 200
-    response = me.post("/v1/sessions/events", json=body)
+    response = me.post("/v1/sessions/me/events", json=body)
     assert response.status_code == 422, response.text
     assert response.json()["error"]["code"] == "invalid-request"
     after = publish(me, {"type": "task-closed"})

@@ -69,7 +69,8 @@ def test_a_row_shows_state_queue_work_and_session(api: ApiHarness) -> None:
     opened = TaskPicker(api, username)()
     assert (
         me.post(
-            "/v1/sessions/events", json={"events": [{"type": "task-opened", "task_id": opened.id}]}
+            "/v1/sessions/me/events",
+            json={"events": [{"type": "task-opened", "task_id": opened.id}]},
         ).status_code
         == 200
     )
@@ -210,7 +211,7 @@ def test_reassignment_moves_tasks_between_queues(api: ApiHarness) -> None:
     _, new_cursor = sync_all(client_as(api, new))
     before = audit_count(api, "task.reassign")
     response = client_as(api, "supervisor").post(
-        "/v1/tasks/reassign",
+        "/v1/team/reassign",
         json={"task_ids": [t.id for t in tasks], "to_user_id": user_id(api, new)},
     )
     assert response.status_code == 200, response.text
@@ -235,19 +236,19 @@ def test_reassignment_is_all_or_nothing(api: ApiHarness) -> None:
     supervisor = client_as(api, "supervisor")
     # To an assistant of another practice: 422, and neither task moved.
     wrong = supervisor.post(
-        "/v1/tasks/reassign",
+        "/v1/team/reassign",
         json={"task_ids": [good.id, other.id], "to_user_id": user_id(api, "dev.nakamura")},
     )
     assert wrong.status_code == 422, wrong.text
     # One unknown id among good ones: 404, nothing moved.
     unknown = supervisor.post(
-        "/v1/tasks/reassign",
+        "/v1/team/reassign",
         json={"task_ids": [good.id, "no-such-task"], "to_user_id": user_id(api, "ben.okafor")},
     )
     assert unknown.status_code == 404
     # To a supervisor: 422.
     to_sup = supervisor.post(
-        "/v1/tasks/reassign", json={"task_ids": [good.id], "to_user_id": user_id(api, "supervisor")}
+        "/v1/team/reassign", json={"task_ids": [good.id], "to_user_id": user_id(api, "supervisor")}
     )
     assert to_sup.status_code == 422
     with api.session() as s:
@@ -257,10 +258,10 @@ def test_reassignment_is_all_or_nothing(api: ApiHarness) -> None:
             assert stored.owner_id == task.owner_id and stored.version == task.version
     # Assistants may not reassign; another practice's supervisor sees no such task.
     body = {"task_ids": [good.id], "to_user_id": user_id(api, "ben.okafor")}
-    assert client_as(api, "demo").post("/v1/tasks/reassign", json=body).status_code == 403
-    assert client_as(api, "supervisor.fr").post("/v1/tasks/reassign", json=body).status_code == 404
+    assert client_as(api, "demo").post("/v1/team/reassign", json=body).status_code == 403
+    assert client_as(api, "supervisor.fr").post("/v1/team/reassign", json=body).status_code == 404
     too_many = {"task_ids": [good.id] * 201, "to_user_id": user_id(api, "ben.okafor")}
-    assert supervisor.post("/v1/tasks/reassign", json=too_many).status_code == 422
+    assert supervisor.post("/v1/team/reassign", json=too_many).status_code == 422
 
 
 def test_a_finished_task_is_not_reassigned(api: ApiHarness) -> None:
@@ -269,7 +270,7 @@ def test_a_finished_task_is_not_reassigned(api: ApiHarness) -> None:
         s.execute(update(models.Task).where(models.Task.id == task.id).values(status="completed"))
         s.commit()
     response = client_as(api, "supervisor").post(
-        "/v1/tasks/reassign", json={"task_ids": [task.id], "to_user_id": user_id(api, "ben.okafor")}
+        "/v1/team/reassign", json={"task_ids": [task.id], "to_user_id": user_id(api, "ben.okafor")}
     )
     assert response.status_code == 409 and response.json()["error"]["code"] == "task-finished"
 
@@ -283,7 +284,7 @@ def test_forcing_a_state_is_refused_while_documenting_a_call(api: ApiHarness) ->
     assert me.put("/v1/presence", json={"state": "on-call"}).status_code == 200
     assert (
         me.post(
-            "/v1/sessions/events", json={"events": [{"type": "task-opened", "task_id": task.id}]}
+            "/v1/sessions/me/events", json={"events": [{"type": "task-opened", "task_id": task.id}]}
         ).status_code
         == 200
     )
@@ -295,7 +296,7 @@ def test_forcing_a_state_is_refused_while_documenting_a_call(api: ApiHarness) ->
     assert me.put("/v1/presence", json={"state": "wrap-up"}).status_code == 200
     assert (
         me.post(
-            "/v1/sessions/events",
+            "/v1/sessions/me/events",
             json={"events": [{"type": "saved", "task_id": task.id, "outcome": "no-answer"}]},
         ).status_code
         == 200

@@ -1,6 +1,6 @@
 """The session mirror, shadowing and whispers (issue 8; DESIGN "Supervision").
 
-- `POST /v1/sessions/events`: a workspace publishes its mirror events in batches.
+- `POST /v1/sessions/me/events`: a workspace publishes its mirror events in batches.
 - `GET /v1/sessions/{user_id}`: an observer reads an assistant's latest snapshot.
 - `POST|DELETE /v1/sessions/{user_id}/shadow`: start / stop shadowing (audited).
 - `GET /v1/sessions/me/observers`: who shadows me (empty unless my practice tells).
@@ -88,7 +88,7 @@ FloodDep = Annotated[FloodGuard, Depends(get_flood_guard)]
 
 
 @router.post(
-    "/sessions/events",
+    "/sessions/me/events",
     response_model=MirrorAccepted,
     operation_id="post_session_events",
     responses=responses(429),

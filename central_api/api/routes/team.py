@@ -100,7 +100,7 @@ def get_queues(
 
 
 @router.post(
-    "/tasks/reassign",
+    "/team/reassign",
     response_model=list[TaskOut],
     operation_id="reassign_tasks",
     responses=responses(404, 409),
