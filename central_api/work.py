@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from central_api import models
 from central_api.access import Scope, audit_access, task_for_fact
 from central_api.errors import ApiError
+from central_api.events import note_escalation
 from central_api.feed import lock_for_write, log_change, log_task
 from central_api.serialize import attempt_out, escalation_out, practice_out, task_out
 from followup_core import escalation as escalation_rules
@@ -87,6 +88,13 @@ def raise_escalation(
         version=1,
     )
     session.add(esc)
+    log_escalation(session, esc)
+    return esc
+
+
+def log_escalation(session: Session, esc: models.Escalation) -> None:
+    """Log an escalation's new state: its change row, and an `escalation` event for the
+    practice's inbox once the transaction commits."""
     log_change(
         session,
         kind=ChangeKind.ESCALATION,
@@ -94,7 +102,7 @@ def raise_escalation(
         practice_id=esc.practice_id,
         version=esc.version,
     )
-    return esc
+    note_escalation(session, esc)
 
 
 def calendar_for(practice: models.Practice) -> PracticeCalendar:

@@ -12,6 +12,7 @@ from central_api.api.routes import (
     audit,
     auth,
     escalations,
+    events,
     health,
     me,
     presence,
@@ -33,6 +34,7 @@ ALL_ROUTERS: list[APIRouter] = [
     attempts.router,
     escalations.router,
     webhooks.router,
+    events.router,
     sessions.router,
     team.router,
 ]
