@@ -18,6 +18,7 @@ from central_api.events.capture import (
     note_escalation,
     note_session_ended,
     note_team,
+    note_whisper,
 )
 from central_api.events.record import Record, Viewer, derive
 
@@ -36,4 +37,5 @@ __all__ = [
     "note_escalation",
     "note_session_ended",
     "note_team",
+    "note_whisper",
 ]

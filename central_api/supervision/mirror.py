@@ -44,8 +44,11 @@ class MirrorRecord:
 
 
 class MirrorStore(Protocol):
-    def publish(self, user_id: str, events: list[MirrorEvent]) -> MirrorRecord:
-        """Fold `events` into `user_id`'s mirror; returns the new record (seq + 1)."""
+    def publish(
+        self, user_id: str, events: list[MirrorEvent]
+    ) -> tuple[MirrorState | None, MirrorRecord]:
+        """Fold `events` into `user_id`'s mirror; returns the state before (None: first
+        batch) and the new record (seq + 1)."""
         ...
 
     def get_many(self, user_ids: Iterable[str]) -> dict[str, MirrorRecord]:
@@ -60,13 +63,15 @@ class MemoryMirrorStore:
         self._lock = threading.Lock()
         self._records: dict[str, MirrorRecord] = {}
 
-    def publish(self, user_id: str, events: list[MirrorEvent]) -> MirrorRecord:
+    def publish(
+        self, user_id: str, events: list[MirrorEvent]
+    ) -> tuple[MirrorState | None, MirrorRecord]:
         with self._lock:
             old = self._records.get(user_id)
             state = apply_events(old.state if old else MirrorState(), events)
             record = MirrorRecord(state, (old.seq if old else 0) + 1, models.utcnow())
             self._records[user_id] = record
-            return record
+            return (old.state if old else None), record
 
     def get_many(self, user_ids: Iterable[str]) -> dict[str, MirrorRecord]:
         with self._lock:
@@ -83,8 +88,11 @@ class DatabaseMirrorStore:
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._factory = session_factory
 
-    def publish(self, user_id: str, events: list[MirrorEvent]) -> MirrorRecord:
+    def publish(
+        self, user_id: str, events: list[MirrorEvent]
+    ) -> tuple[MirrorState | None, MirrorRecord]:
         now = models.utcnow()
+        old: MirrorState | None = None
         with self._factory() as session:
             row = session.scalars(
                 select(models.SessionMirror)
@@ -98,13 +106,14 @@ class DatabaseMirrorStore:
                 )
                 session.add(row)
             else:
-                state = apply_events(MirrorState.model_validate(row.state, strict=False), events)
+                old = MirrorState.model_validate(row.state, strict=False)
+                state = apply_events(old, events)
                 row.seq += 1
                 row.state = state.model_dump(mode="json")
                 row.updated_at = now
             seq = row.seq
             session.commit()
-        return MirrorRecord(state, seq, now)
+        return old, MirrorRecord(state, seq, now)
 
     def get_many(self, user_ids: Iterable[str]) -> dict[str, MirrorRecord]:
         wanted = sorted(set(user_ids))

@@ -33,8 +33,10 @@ from central_api.api.deps import (
     require_roles,
 )
 from central_api.errors import AUTH_ERRORS, ApiError, responses
+from central_api.events import note_whisper
 from central_api.supervision import sessions as shadowing
 from central_api.supervision.access import OBSERVER_ROLES, is_told, practices_of, subject_for
+from central_api.supervision.live import announce_mirror, nudge_team
 from central_api.supervision.mirror import FloodGuard, MirrorStore, make_store
 from followup_core.supervision import (
     MirrorAccepted,
@@ -95,7 +97,12 @@ FloodDep = Annotated[FloodGuard, Depends(get_flood_guard)]
     summary="Publish a batch of the caller's workspace mirror events (best effort, not facts)",
 )
 def post_session_events(
-    body: MirrorBatch, user: Worker, store: StoreDep, guard: FloodDep, session: SessionDep
+    body: MirrorBatch,
+    user: Worker,
+    store: StoreDep,
+    guard: FloodDep,
+    session: SessionDep,
+    request: Request,
 ) -> MirrorAccepted:
     session.close()  # nothing more to read: do not hold a connection while merging
     wait = guard.take(user.id)
@@ -106,7 +113,8 @@ def post_session_events(
             "mirror events are arriving too fast; batch them and retry later",
             {"Retry-After": str(wait)},
         )
-    record = store.publish(user.id, list(body.events))
+    old, record = store.publish(user.id, list(body.events))
+    announce_mirror(request.app.state, user.id, old, record)
     return MirrorAccepted(seq=record.seq)
 
 
@@ -174,6 +182,7 @@ def start_shadow(
         audit_access(
             session, scope, action="shadow.start", resource=f"shadow:{row.id}", client=client
         )
+        nudge_team(session, subject.id)
     snapshot = shadowing.snapshot_for(session, store, subject, settings, now)
     out = shadowing.shadow_out(row, snapshot)
     session.commit()
@@ -193,10 +202,13 @@ def stop_shadow(
 ) -> Response:
     scope = scope_for(session, user)
     subject = subject_for(session, scope, user_id, client=client)
-    for ended in shadowing.stop(session, user.id, subject.id, models.utcnow()):
+    ended_ids = shadowing.stop(session, user.id, subject.id, models.utcnow())
+    for ended in ended_ids:
         audit_access(
             session, scope, action="shadow.stop", resource=f"shadow:{ended}", client=client
         )
+    if ended_ids:
+        nudge_team(session, subject.id)
     session.commit()
     return Response(status_code=204)
 
@@ -248,6 +260,8 @@ def post_whisper(
     session.add(row)
     session.flush()
     audit_access(session, scope, action="whisper.send", resource=f"whisper:{row.id}", client=client)
+    note_whisper(session, row.id, [subject.id])  # delivered as a `whisper` event
+    nudge_team(session, subject.id)
     out = _whisper_out(row, user.display_name)
     session.commit()
     return out
@@ -310,6 +324,8 @@ def acknowledge_whisper(
             resource=f"whisper:{row.id}",
             client=client,
         )
+        note_whisper(session, row.id, [row.from_user_id])  # the sender sees it read
+        nudge_team(session, user.id)
     out = _whisper_out(row, _names(session, {row.from_user_id}).get(row.from_user_id, ""))
     session.commit()
     return out

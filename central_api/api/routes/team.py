@@ -30,6 +30,7 @@ from central_api.feed import lock_for_write
 from central_api.serialize import task_out
 from central_api.supervision import board
 from central_api.supervision.access import practices_of, settings_for, subject_for
+from central_api.supervision.live import nudge_team
 from central_api.supervision.sessions import snapshot_for
 from followup_core.enums import TERMINAL_STATUSES, AgentState, EscalationRoute, Role, TaskStatus
 from followup_core.schemas import PresenceOut, TaskOut
@@ -179,6 +180,8 @@ def force_state(
     audit_access(
         session, scope, action="presence.force", resource=f"user:{subject.id}", client=client
     )
+    session.flush()
+    nudge_team(session, subject.id)
     out = PresenceOut(user_id=row.user_id, state=AgentState(row.state), since=row.since)
     session.commit()
     return out
