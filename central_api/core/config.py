@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     # A workspace sends at most ~5 batches a second (it batches keys for 200 ms).
     mirror_batches_per_second: float = Field(default=10.0, gt=0)
     mirror_burst: int = Field(default=30, ge=1)
+    # The address telephony providers call us at (`https://api.example.org`), when a
+    # proxy stands in front: their request signature covers the URL they called.
+    # Unset: the URL of the request as it reached us.
+    public_url: str | None = None
 
     @field_validator("db")
     @classmethod

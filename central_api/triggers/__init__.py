@@ -9,7 +9,15 @@
 The names other modules import are re-exported here.
 """
 
-from central_api.triggers.missed_call import missed_call, phone_candidates, practice_for_key
+from central_api.triggers.missed_call import (
+    CallerKind,
+    CallIntake,
+    missed_call,
+    phone_candidates,
+    practice_for_key,
+    practice_region,
+    take_missed_call,
+)
 from central_api.triggers.rules import (
     CONFIRM_AHEAD,
     INTAKE_AHEAD,
@@ -38,6 +46,8 @@ __all__ = [
     "JOB_LOCK_KEY",
     "REFERRAL_AGE",
     "SYSTEM_ACTOR",
+    "CallIntake",
+    "CallerKind",
     "Practices",
     "RunSummary",
     "interval_from_env",
@@ -45,8 +55,10 @@ __all__ = [
     "open_task",
     "phone_candidates",
     "practice_for_key",
+    "practice_region",
     "run_once",
     "run_periodically",
     "start_trigger_job",
     "stop_trigger_job",
+    "take_missed_call",
 ]

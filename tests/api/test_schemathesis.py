@@ -37,6 +37,9 @@ MAX_EXAMPLES = 15
 #   buffers a whole response before returning it, so a call would never end. It is
 #   not generated here; tests/api/test_events.py covers it against a real server
 #   (401 and 429 JSON errors, the stream itself).
+# - FHIR: a page token is opaque like a cursor, and a `_lastUpdated` string the
+#   schema allows may still not be a FHIR date (400); a Bundle can be JSON-Schema
+#   valid and still not valid R4, or name resources we cannot place (422).
 CONFIG = """
 [generation]
 allow-extra-parameters = false
@@ -53,6 +56,15 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403",
 include-path-regex = "^/v1/(attempts|escalations)$"
 include-method = "POST"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422", "429"]
+
+[[operations]]
+include-path-regex = "^/v1/fhir/(Task|Communication)$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "429"]
+
+[[operations]]
+include-path-regex = "^/v1/fhir$"
+include-method = "POST"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "422", "429"]
 """
 
 

@@ -335,7 +335,8 @@ def test_a_whisper_reaches_nothing_patient_facing(api: ApiHarness) -> None:
     task = TaskPicker(api, assistant)()
     me = client_as(api, assistant)
     assert publish(me, {"type": "task-opened", "task_id": task.id}).status_code == 200
-    assert post_attempt(me, attempt_body(task, notes="called back")).status_code == 201
+    attempt = attempt_body(task, notes="called back")
+    assert post_attempt(me, attempt).status_code == 201
     second = TaskPicker(api, assistant)()
     assert post_escalation(me, escalation_body(second.id, "billing", "a bill")).status_code == 201
     assert me.post(f"/v1/whispers/{sent.json()['id']}/acknowledge").status_code == 200
@@ -363,3 +364,21 @@ def test_a_whisper_reaches_nothing_patient_facing(api: ApiHarness) -> None:
         assert marker not in str(changes)
     audit = client_as(api, "admin").get("/v1/audit", params={"limit": 1000})
     assert audit.status_code == 200 and marker not in audit.text
+    # The FHIR exports (Task, and attempts as Communication), every page.
+    exported = ""
+    for resource in ("Task", "Communication"):
+        url: str | None = f"/v1/fhir/{resource}"
+        params: dict[str, Any] | None = {"_count": 500}
+        for _ in range(100):
+            assert url is not None
+            page = client_as(api, api.username("supervisor")).get(url, params=params)
+            assert page.status_code == 200, page.text
+            assert marker not in page.text
+            exported += page.text
+            following = [
+                link["url"] for link in page.json().get("link", []) if link["relation"] == "next"
+            ]
+            if not following:
+                break
+            url, params = following[0].removeprefix(api.url).removeprefix("http://testserver"), None
+    assert attempt["id"] in exported  # the export was read, the attempt is in it

@@ -13,6 +13,7 @@ from central_api.api.routes import (
     auth,
     escalations,
     events,
+    fhir,
     health,
     me,
     presence,
@@ -37,4 +38,5 @@ ALL_ROUTERS: list[APIRouter] = [
     events.router,
     sessions.router,
     team.router,
+    fhir.router,
 ]

@@ -1,7 +1,7 @@
 """supervision: session mirrors, shadow sessions, whispers, practice supervision settings
 
 Revision ID: 0006_supervision
-Revises: 0001
+Revises: 0005_interop
 Create Date: 2026-11-30
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006_supervision"
-down_revision: str | None = "0001"
+down_revision: str | None = "0005_interop"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
