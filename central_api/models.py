@@ -364,6 +364,8 @@ class PracticeSupervision(Base):
     tell_observed: Mapped[bool] = mapped_column(Boolean, default=True)
     thresholds: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class MissedCall(Base):
     """One missed call as the phone system reported it (interop, revision 0005).
 
