@@ -354,6 +354,12 @@ class SuperviseScreen(ModeScreen):
         queues = self.query_one("#queue-board", DataTable)
         queues.display = not queues.display
 
+    @on(DataTable.RowSelected, "#team-board")
+    def _row_chosen(self, event: DataTable.RowSelected) -> None:
+        """Enter on the board (the table takes the key first): shadow that assistant."""
+        event.stop()
+        self.action_shadow()
+
     def action_shadow(self) -> None:
         member = self.selected
         api = self.api

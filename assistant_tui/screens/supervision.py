@@ -31,10 +31,17 @@ if TYPE_CHECKING:
     from followup_core.supervision import InboxItem, TeamMember
 
 
-class WhisperScreen(ModalScreen[str | None]):
-    """A one-line whisper; Enter sends, Escape cancels."""
+class SupervisorDialog(ModalScreen[Any]):
+    """The base of the supervisor's dialogs: Escape (or Ctrl+G) cancels with None."""
 
     BINDINGS = actions.bindings("dialog")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class WhisperScreen(SupervisorDialog):
+    """A one-line whisper; Enter sends, Escape cancels."""
 
     def __init__(self, to_name: str) -> None:
         super().__init__()
@@ -52,14 +59,10 @@ class WhisperScreen(ModalScreen[str | None]):
         text = " ".join(event.value.split())
         self.dismiss(text or None)
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
-
-class StateScreen(ModalScreen[str | None]):
+class StateScreen(SupervisorDialog):
     """Choose the agent state to set for one assistant."""
 
-    BINDINGS = actions.bindings("dialog")
     STATES = ("available", "break", "wrap-up", "offline")
 
     def __init__(self, name: str) -> None:
@@ -75,11 +78,8 @@ class StateScreen(ModalScreen[str | None]):
     def _chosen(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
-
-class ReassignScreen(ModalScreen[int | None]):
+class ReassignScreen(SupervisorDialog):
     """Pick tasks of `member` (Space) and who gets them (Enter on a name).
 
     The tasks come from the supervisor's own cache (which holds the practice's
@@ -87,7 +87,6 @@ class ReassignScreen(ModalScreen[int | None]):
     priority and due time only.
     """
 
-    BINDINGS = actions.bindings("dialog")
     MAX_ROWS = 200
 
     def __init__(
@@ -157,14 +156,9 @@ class ReassignScreen(ModalScreen[int | None]):
         self.error = text
         self.query_one("#reassign-message", Static).update(escape(text))
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
-
-class ResolveScreen(ModalScreen[str | None]):
+class ResolveScreen(SupervisorDialog):
     """The note an escalation is resolved with (what was done)."""
-
-    BINDINGS = actions.bindings("dialog")
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="sup-dialog"):
@@ -174,9 +168,6 @@ class ResolveScreen(ModalScreen[str | None]):
     @on(Input.Submitted)
     def _done(self, event: Input.Submitted) -> None:
         self.dismiss(event.value.strip() or None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 INBOX_COLUMNS = ("Route", "Status", "Age", "Ack due", "Overdue", "Task", "Practice")
