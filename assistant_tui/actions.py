@@ -160,6 +160,16 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action("workspace.help_key", "question_mark", "app.help", "Help", footer=False),
     Action(
+        "workspace.whisper_ack",
+        "f9",
+        "acknowledge_whisper",
+        "Ack whisper",
+        footer=False,
+        priority=True,
+        palette=True,
+        detail="Mark the whisper in the strip read (your supervisor sees it)",
+    ),
+    Action(
         "workspace.available",
         None,
         "set_state('available')",

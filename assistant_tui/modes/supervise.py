@@ -217,7 +217,7 @@ class SuperviseScreen(ModeScreen):
         )
         status = self.services.status
         link = connection_text(status.online if status else False, self.services.live)
-        return f"[b]{self.TITLE}[/b]   {who}   {escape(link)}"
+        return f"[b]{self.TITLE}[/b] · {who} · {escape(link)}"
 
     # --- loading -----------------------------------------------------------------------
 
@@ -402,7 +402,7 @@ class SuperviseScreen(ModeScreen):
             return
         from assistant_tui.screens.supervision import InboxScreen
 
-        self.app.push_screen(InboxScreen(api))
+        self.app.push_screen(InboxScreen(api, self._practice_names))
 
     def action_force_state(self) -> None:
         member = self.selected

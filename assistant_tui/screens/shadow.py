@@ -68,6 +68,10 @@ def session_lines(name: str, snapshot: SessionSnapshot | None) -> list[str]:
     ]
 
 
+class MirrorScriptPane(ScriptPane, can_focus=False, inherit_bindings=False):
+    """The script pane, read-only: the step shown is the assistant's, not ours to move."""
+
+
 class ShadowScreen(Screen[None]):
     """One assistant's panes, read-only and live."""
 
@@ -89,9 +93,7 @@ class ShadowScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         with Horizontal(id="shadow"):
             yield Static("", id="shadow-session", classes="shadow-pane")
-            script = ScriptPane(id="shadow-script")
-            script.can_focus = False
-            yield script
+            yield MirrorScriptPane(id="shadow-script")
             with Vertical(id="shadow-right"):
                 patient = PatientPane(id="shadow-patient")
                 patient.can_focus = False

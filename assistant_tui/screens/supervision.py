@@ -173,7 +173,7 @@ class ResolveScreen(SupervisorDialog):
 INBOX_COLUMNS = ("Route", "Status", "Age", "Ack due", "Overdue", "Task", "Practice")
 
 
-def inbox_cells(item: InboxItem) -> list[Text | str]:
+def inbox_cells(item: InboxItem, practice_names: dict[str, str]) -> list[Text | str]:
     hours, minutes = divmod(item.age_minutes, 60)
     return [
         str(item.route),
@@ -182,7 +182,7 @@ def inbox_cells(item: InboxItem) -> list[Text | str]:
         item.ack_due_at.astimezone().strftime("%m-%d %H:%M"),
         Text("OVERDUE", style="bold red") if item.overdue else "",
         item.task_id[:8],
-        item.practice_id[:8],
+        practice_names.get(item.practice_id, item.practice_id[:8]),
     ]
 
 
@@ -191,9 +191,10 @@ class InboxScreen(Screen[None]):
 
     BINDINGS = actions.bindings("inbox")
 
-    def __init__(self, api: SupervisionApi) -> None:
+    def __init__(self, api: SupervisionApi, practice_names: dict[str, str] | None = None) -> None:
         super().__init__()
         self.api = api
+        self.practice_names = dict(practice_names or {})
         self.items: list[InboxItem] = []
         self.next_cursor: str | None = None
         self.cursor: str | None = None
@@ -227,7 +228,7 @@ class InboxScreen(Screen[None]):
         table = self.query_one("#inbox", DataTable)
         table.clear()
         for item in self.items:
-            table.add_row(*inbox_cells(item), key=item.id)
+            table.add_row(*inbox_cells(item, self.practice_names), key=item.id)
         title = "overdue only" if self.overdue_only else "open and acknowledged"
         more = " · N: next page" if self.next_cursor else ""
         self.query_one("#inbox-title", Static).update(

@@ -59,6 +59,7 @@ class _Pending:
     escalation: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     ended: set[str] = field(default_factory=set)
     whisper: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    observed: set[str] = field(default_factory=set)
 
 
 def _pending(session: Session) -> _Pending:
@@ -124,6 +125,11 @@ def note_whisper(session: Session, whisper_id: str, user_ids: Iterable[str]) -> 
     _pending(session).whisper[whisper_id].update(user_ids)
 
 
+def note_observed(session: Session, user_id: str) -> None:
+    """Who observes `user_id` changed (they hear `observed` and re-read their observers)."""
+    _pending(session).observed.add(user_id)
+
+
 def _owners_of(session: Session, kind: str, ids: list[str]) -> list[tuple[str, str]]:
     """(practice_id, owner_id) of the tasks through which queue owners see these records."""
     task = models.Task
@@ -170,6 +176,7 @@ def build_record(session: Session, held: _Pending) -> Record:
         escalation=[(eid, *rest) for eid, rest in sorted(held.escalation.items())],
         ended=sorted(held.ended),
         whisper=[(wid, sorted(users)) for wid, users in sorted(held.whisper.items())],
+        observed=sorted(held.observed),
     )
 
 

@@ -68,7 +68,9 @@ class Record:
     - `session`: `(subject_id, seq, observer ids)`: a shadowed workspace's mirror moved
       (its observers fetch the snapshot; the event carries no mirror content);
     - `whisper`: `(whisper_id, user ids)`: a whisper was sent (to its recipient) or
-      read (to its sender).
+      read (to its sender);
+    - `observed`: users whose observers changed (a shadow session started or stopped):
+      they re-read `GET /v1/sessions/me/observers`.
     """
 
     id: str = field(default_factory=new_record_id)
@@ -81,6 +83,7 @@ class Record:
     ended: list[str] = field(default_factory=list)
     session: list[tuple[str, int, list[str]]] = field(default_factory=list)
     whisper: list[tuple[str, list[str]]] = field(default_factory=list)
+    observed: list[str] = field(default_factory=list)
 
     def empty(self) -> bool:
         """True when nobody needs to hear about this transaction."""
@@ -94,6 +97,7 @@ class Record:
             or self.ended
             or self.session
             or self.whisper
+            or self.observed
         )
 
     def _dump(self) -> str:
@@ -108,6 +112,7 @@ class Record:
             ("x", self.ended),
             ("s", self.session),
             ("w", self.whisper),
+            ("o", self.observed),
         ):
             if value:
                 body[key] = value
@@ -162,6 +167,7 @@ class Record:
             ended=[str(u) for u in body.get("x", [])],
             session=[(str(u), int(q), [str(o) for o in os]) for u, q, os in body.get("s", [])],
             whisper=[(str(w), [str(u) for u in us]) for w, us in body.get("w", [])],
+            observed=[str(u) for u in body.get("o", [])],
         )
 
 
@@ -219,6 +225,8 @@ def derive(record: Record, viewer: Viewer) -> list[tuple[str, dict[str, Any]]]:
     for subject_id, seq, observers in record.session:
         if viewer.user_id in observers:
             out.append(("session", {"user_id": subject_id, "seq": seq}))
+    if viewer.user_id in record.observed:
+        out.append(("observed", {}))
     for whisper_id, user_ids in record.whisper:
         if viewer.user_id in user_ids:
             out.append(("whisper", {"whisper_id": whisper_id}))

@@ -18,6 +18,7 @@ from central_api import models
 from central_api.core.config import Settings
 from central_api.supervision.access import is_told, practices_of, sign_ins
 from central_api.supervision.mirror import MirrorRecord, MirrorStore
+from followup_core.enums import AgentState
 from followup_core.supervision import (
     MirrorState,
     Observer,
@@ -126,6 +127,10 @@ def snapshot_for(
         status = SessionStatus.LOCKED
     else:
         status = SessionStatus.ACTIVE
+    if state.agent_state is None:
+        presence = session.get(models.Presence, subject.id)
+        if presence is not None and online:
+            state = state.model_copy(update={"agent_state": AgentState(presence.state)})
     if status is not SessionStatus.ACTIVE:
         state = MirrorState(
             locked=state.locked, signed_out=state.signed_out, agent_state=state.agent_state

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from rich.markup import escape
 from textual.reactive import reactive
 from textual.widgets import Static
 
@@ -26,6 +27,7 @@ class StatusBar(Static):
     breaches: reactive[int] = reactive(0)
     undelivered_escalations: reactive[int] = reactive(0)
     practice_tz: reactive[str] = reactive("UTC")
+    observed_by: reactive[str] = reactive("")  # who shadows us, when the practice tells
 
     def __init__(self, clock: Callable[[], datetime], **kwargs: str) -> None:
         super().__init__("", **kwargs)  # type: ignore[arg-type]
@@ -48,7 +50,7 @@ class StatusBar(Static):
 
     watch_online = watch_live = watch_outbox = watch_attention = _watch_any
     watch_agent_state = watch_breaches = watch_practice_tz = _watch_any
-    watch_undelivered_escalations = _watch_any
+    watch_undelivered_escalations = watch_observed_by = _watch_any
 
     def _draw(self) -> None:
         if not self.is_mounted:
@@ -72,6 +74,8 @@ class StatusBar(Static):
             parts.append(
                 f"[b reverse] {self.undelivered_escalations} escalation(s) undelivered [/]"
             )
+        if self.observed_by:
+            parts.append(f"[b]observed by {escape(self.observed_by)}[/b]")
         parts.append(show_clock(self._clock(), self.practice_tz))
         self.update("  │  ".join(parts), layout=False)  # one line, height fixed in app.tcss
         self.set_class(not self.online, "offline")

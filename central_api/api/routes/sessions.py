@@ -33,7 +33,7 @@ from central_api.api.deps import (
     require_roles,
 )
 from central_api.errors import AUTH_ERRORS, ApiError, responses
-from central_api.events import note_whisper
+from central_api.events import note_observed, note_whisper
 from central_api.supervision import sessions as shadowing
 from central_api.supervision.access import OBSERVER_ROLES, is_told, practices_of, subject_for
 from central_api.supervision.live import announce_mirror, nudge_team
@@ -183,6 +183,7 @@ def start_shadow(
             session, scope, action="shadow.start", resource=f"shadow:{row.id}", client=client
         )
         nudge_team(session, subject.id)
+        note_observed(session, subject.id)  # they re-read who observes them
     snapshot = shadowing.snapshot_for(session, store, subject, settings, now)
     out = shadowing.shadow_out(row, snapshot)
     session.commit()
@@ -209,6 +210,7 @@ def stop_shadow(
         )
     if ended_ids:
         nudge_team(session, subject.id)
+        note_observed(session, subject.id)
     session.commit()
     return Response(status_code=204)
 
