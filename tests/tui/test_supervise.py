@@ -203,3 +203,73 @@ async def test_board_shadow_whisper_and_inbox(
                 await settle(pilot)
                 app.save_screenshot(str(tmp_path / "board.svg"))
     cache.close()
+
+
+@pytest.mark.slow
+async def test_the_workspace_mirrors_takes_whispers_and_shows_its_observers(
+    seeded: tuple[ApiServer, dict[str, Any], str], tmp_path: Path, passphrase: str
+) -> None:
+    from assistant_tui.app import AssistantApp
+    from assistant_tui.modes.workspace_live import WhisperStrip
+    from backend_client import ApiClient
+    from local_cache import LocalCache, SyncEngine
+    from local_cache.keys import MemoryKeyring
+
+    server, summary, password = seeded
+    ben = next(u for u in summary["users"] if u["username"] == "ben.okafor")
+    cache = LocalCache.open(
+        tmp_path / "ws", "ben.okafor", passphrase, keyring_backend=MemoryKeyring()
+    )
+    with _assistant(server, password, "supervisor") as supervisor:
+
+        def snap() -> dict[str, Any]:
+            response = supervisor.get(f"/v1/sessions/{ben['id']}")
+            assert response.status_code == 200
+            body: dict[str, Any] = response.json()
+            return body
+
+        async with ApiClient(server.url) as client:
+            login = await client.login("ben.okafor", password)
+            engine = SyncEngine(cache, client, poll_interval=60)
+            app = AssistantApp(cache, sync=engine, user=login.user)
+            async with app.run_test(size=SIZE) as pilot:
+                workspace = app.workspace
+                assert workspace is not None
+                await until(pilot, lambda: workspace.context is not None, "the first task")
+                await pilot.press("enter")  # open the highlighted task: focus on the script
+                await settle(pilot)
+                task_id = workspace.context.task.id  # type: ignore[union-attr]
+                # The mirror: the open task, then the step as the assistant moves on.
+                await until(pilot, lambda: snap()["state"]["task_id"] == task_id, "task mirrored")
+                await pilot.press("space")
+                await until(pilot, lambda: snap()["state"]["step"] == 1, "step mirrored")
+                await pilot.press("n")  # the no-answer outcome key
+                await until(pilot, lambda: snap()["state"]["outcome"] == "no-answer", "outcome")
+
+                # A whisper shows in its own strip; F9 acknowledges it.
+                sent = supervisor.post(
+                    "/v1/whispers", json={"to_user_id": ben["id"], "text": "Try the mobile"}
+                )
+                assert sent.status_code == 201
+                strip = workspace.query_one(WhisperStrip)
+                await until(pilot, lambda: bool(strip.whispers), "the whisper strip")
+                assert "Try the mobile" in str(strip.render()) and strip.display
+                assert "Try the mobile" not in workspace.form.notes
+                await pilot.press("f9")
+                await until(pilot, lambda: not strip.whispers, "the strip to clear")
+                read = supervisor.get("/v1/whispers", params={"sent": "true", "status": "read"})
+                assert sent.json()["id"] in {w["id"] for w in read.json()}
+
+                # Shadowed: the status bar says by whom (the practice tells by default).
+                assert supervisor.post(f"/v1/sessions/{ben['id']}/shadow").status_code == 201
+                status = workspace.status
+                await until(pilot, lambda: status.observed_by == "Sam Supervisor", "observed by")
+                assert "observed by Sam Supervisor" in str(status.render())
+                assert supervisor.delete(f"/v1/sessions/{ben['id']}/shadow").status_code == 204
+                await until(pilot, lambda: status.observed_by == "", "no longer observed")
+
+                # Locked: the mirror says so and carries no task.
+                await pilot.press("ctrl+l")
+                await until(pilot, lambda: snap()["status"] == "locked", "locked mirrored")
+                assert snap()["state"]["task_id"] is None
+    cache.close()
