@@ -115,15 +115,12 @@ def member_cells(member: TeamMember, now: datetime) -> list[Text | str]:
         task = str(member.current_task.workflow)
         if member.current_task.overdue:
             task += " OVERDUE"
-    seen = (
-        "online"
-        if member.online
-        else (
-            f"last {member.last_seen.astimezone().strftime('%H:%M')}"
-            if member.last_seen
-            else "never"
-        )
-    )
+    if member.online:
+        seen = "online"
+    elif member.last_seen is None:
+        seen = "never"
+    else:
+        seen = f"{mmss(int((now - member.last_seen).total_seconds()))} ago"
     watchers = ", ".join(o.display_name for o in member.observers) or "-"
     whisper = f" ✉{member.unread_whispers}" if member.unread_whispers else ""
     return [
@@ -298,7 +295,7 @@ class SuperviseScreen(ModeScreen):
         self.query_one("#sup-summary", Static).update(
             f"Signed in [b]{s.signed_in}[/b] · on a call [b]{s.on_call}[/b] · waiting "
             f"[b]{s.waiting}[/b] · paused [b]{s.paused}[/b] · wrap-up [b]{s.wrap_up}[/b]"
-            f"    sorted by {sort_name} · showing {filter_name}"
+            f"   │  sorted by {sort_name} · showing {filter_name} (S, F)"
         )
         table = self.query_one("#team-board", DataTable)
         selected = self.selected.user_id if self.selected is not None else None
@@ -323,9 +320,7 @@ class SuperviseScreen(ModeScreen):
                 Text(str(row.overdue), style="bold red" if row.overdue else ""),
                 str(row.due_today),
                 str(row.unassigned),
-                row.oldest_due_at.astimezone().strftime("%m-%d %H:%M")
-                if row.oldest_due_at
-                else "-",
+                row.oldest_due_at.strftime("%m-%d %H:%MZ") if row.oldest_due_at else "-",
             )
         self.query_one("#sup-message", Static).update("")
 

@@ -129,7 +129,7 @@ class ReassignScreen(SupervisorDialog):
     def _show_tasks(self, rows: list[Any]) -> None:
         tasks = self.query_one("#reassign-tasks", SelectionList)
         for row in rows:
-            label = f"{row.workflow} · {row.priority} · due {row.due_at.astimezone():%m-%d %H:%M}"
+            label = f"{row.workflow} · {row.priority} · due {row.due_at:%m-%d %H:%MZ}"
             tasks.add_option((label, row.task_id))
 
     @on(OptionList.OptionSelected, "#reassign-to")
@@ -179,7 +179,7 @@ def inbox_cells(item: InboxItem, practice_names: dict[str, str]) -> list[Text | 
         str(item.route),
         item.status,
         f"{hours}h{minutes:02d}" if hours else f"{minutes} min",
-        item.ack_due_at.astimezone().strftime("%m-%d %H:%M"),
+        item.ack_due_at.strftime("%m-%d %H:%MZ"),
         Text("OVERDUE", style="bold red") if item.overdue else "",
         item.task_id[:8],
         practice_names.get(item.practice_id, item.practice_id[:8]),
