@@ -20,8 +20,14 @@ so a slow disk never stalls the event loop (or the workspace drawn on it).
   gateway's or an overload's) for one entry stops the drain, but the feed is
   still pulled; if that pull succeeds the server works and the failure was the
   entry's, so it counts one strike (kept in the cache). Each strike defers the
-  entry (backoff); at `poison_limit` strikes it moves to "needs attention" with
-  the server's answer and the entries behind it go on.
+  entry (backoff); at `poison_limit` strikes, if the next queued entry goes
+  through, it moves to "needs attention" with the server's answer and the
+  entries behind it go on (if the next one fails too, the server is failing on
+  every write and nothing is set aside).
+- Live (LIVE_CONTRACT.md): `run()` holds `GET /v1/events`; `feed`,
+  `assignment` and `resync` start a round at once, other events go to
+  `subscribe_events`; after each pull (or delivery) that changed tasks a
+  `FeedApplied` goes to `subscribe_changes`; the timed poll is a fallback.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import contextlib
 import json
 import logging
 import random
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -93,7 +100,16 @@ def is_entry_fault(status: int) -> bool:
 
 
 class SyncEngine:
-    """Keeps one `LocalCache` in step with the central API through one `ApiClient`."""
+    """Keeps one `LocalCache` in step with the central API through one `ApiClient`.
+
+    Times are in seconds. `poll_interval`: between rounds while the event
+    stream is down; `live_poll_interval`: while it is up; `backoff_initial`..
+    `backoff_max`: jittered, doubling waits after a failed round;
+    `poison_limit` / `poison_backoff`: server errors before one entry is set
+    aside, and the first wait before it is sent again (doubling, at most an
+    hour); `live`: hold the event stream in `run()` (needs a client with
+    `events()`); `stream_retry`: wait before reopening a refused stream.
+    """
 
     def __init__(
         self,
@@ -134,7 +150,9 @@ class SyncEngine:
         self._change_subscribers: list[ChangesCallback] = []
         self._event_subscribers: list[EventCallback] = []
         self._live = False
-        self._full_next = False  # a `resync` asked for the whole queue to be re-read
+        self._full_next = False  # the next FeedApplied is full (first sync, resync, reset)
+        self._resync = False  # a `resync` event arrived: the next pull is full
+        self._owed: set[str] = set()  # tasks changed by applied pages, not yet published
         self._kick = asyncio.Event()
         self._round = asyncio.Lock()
         self._last_purge: float | None = None
@@ -231,30 +249,54 @@ class SyncEngine:
         await self._purge_now_and_then()
 
     async def _strike(self, fault: _EntryFault) -> None:
-        error = fault.error
+        """Count a server error against its entry; set the entry aside at the limit.
+
+        Before setting an entry aside, the next pending entry is sent (out of
+        order: the first is leaving the line anyway). If the server fails on it
+        too, the failure is the server's, not the entry's: nothing is set aside
+        and the entry keeps its place (and its backoff).
+        """
+        entry, error = fault.entry, fault.error
         reply = (
             error.body
             if isinstance(error.body, dict)
             else {"error": {"code": error.code, "message": error.message}}
         )
+        limit = self.poison_limit
+        everyone = entry.server_errors + 1 >= limit and await self._fails_for_everyone(entry)
         moved = await asyncio.to_thread(
             self.cache.note_server_error,
-            fault.entry.id,
+            entry.id,
             error.status,
             reply,
-            limit=self.poison_limit,
+            limit=sys.maxsize if everyone else limit,
             backoff=self.poison_backoff,
         )
         if moved:
-            log.warning(
-                "outbox entry set aside after %d server errors (%s)", self.poison_limit, fault
-            )
+            log.warning("outbox entry set aside after %d server errors (%s)", limit, fault)
             self._note = None
+        elif everyone:
+            self._note = f"the server fails on every queued change ({error.status}); retrying"
         else:
             self._note = (
-                f"the server failed on a queued {fault.entry.kind} ({error.status}); "
-                f"retrying ({fault.entry.server_errors + 1} of {self.poison_limit})"
+                f"the server failed on a queued {entry.kind} ({error.status}); "
+                f"retrying ({entry.server_errors + 1} of {limit})"
             )
+
+    async def _fails_for_everyone(self, entry: OutboxEntry) -> bool:
+        """Send the entry after `entry`: True if the server fails on it as well."""
+        after = await asyncio.to_thread(self.cache.pending_after, entry.seq, 1)
+        if not after:
+            return False  # nothing to compare with: the limit decides
+        try:
+            delivery = await self._deliver(after[0])
+        except _EntryFault:
+            return True
+        if delivery is not None:
+            await asyncio.to_thread(self.cache.mark_delivered_many, [delivery])
+            ids = {delivery.task.id} if delivery.task is not None else set()
+            await self._changed(ids, full=False)
+        return False
 
     async def _guarded(self, work: Awaitable[None]) -> SyncStatus:
         """Run one round; every failure becomes a status (never an exception to the UI)."""
@@ -371,7 +413,7 @@ class SyncEngine:
             log.warning("event %r with a body that is not a JSON object ignored", kind)
             return
         if kind == "resync":
-            self._full_next = True  # we may have missed events: the UI re-reads everything
+            self._resync = True  # we may have missed events: the UI re-reads everything
         if kind in PULL_EVENTS:
             self.kick()
         if kind not in ("feed", "resync"):
@@ -391,20 +433,23 @@ class SyncEngine:
 
         A pull from no cursor (first sync, cursor refused) or after a `resync`
         is `full`: the task ids are not collected and the UI re-reads the queue.
+        If a pull fails half-way, what its applied pages changed is still owed
+        and is published with the next pull that completes.
         """
-        full, self._full_next = self._full_next, False
-        try:
-            touched = await self._pull_pages(full)
-        except BaseException:
-            self._full_next = self._full_next or full  # still owed to the UI
-            raise
-        await self._changed(touched or set(), full=touched is None)
-
-    async def _pull_pages(self, full: bool) -> set[str] | None:
-        """Apply the feed's pages; the changed task ids, or None if the pull was full."""
+        if self._resync:
+            self._resync = False
+            self._full_next = True
         cursor = await asyncio.to_thread(self.cache.cursor)
-        full = full or cursor is None
-        touched: set[str] | None = None if full else set()
+        if cursor is None:
+            self._full_next = True
+        await self._pull_pages(cursor)
+        full, ids = self._full_next, set(self._owed)
+        self._full_next = False
+        self._owed.clear()
+        await self._changed(set() if full else ids, full=full)
+
+    async def _pull_pages(self, cursor: str | None) -> None:
+        """Apply the feed's pages after `cursor`, adding changed task ids to `self._owed`."""
         try:
             page = await self.client.sync(after=cursor, limit=self.page_limit)
         except ApiError as exc:
@@ -414,8 +459,9 @@ class SyncEngine:
             # restored): start the feed over; versions keep stale records out.
             log.warning("sync cursor refused by the server; reading the feed from the start")
             await asyncio.to_thread(self.cache.reset_cursor)
-            touched = None
+            self._full_next = True
             page = await self.client.sync(after=None, limit=self.page_limit)
+        touched = None if self._full_next else self._owed  # a full pull collects nothing
         while True:
             # Fetch the next page while this one is written: the network wait and
             # the local write overlap. Pages are still applied one at a time, in
@@ -434,7 +480,7 @@ class SyncEngine:
                         await ahead
                 raise
             if ahead is None:
-                return touched
+                return
             await self._publish(online=True, error=None)
             page = await ahead
 

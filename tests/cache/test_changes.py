@@ -83,3 +83,59 @@ def test_apply_page_reports_the_tasks_it_wrote(open_cache: Any) -> None:
     touched.clear()
     cache.apply_page(synthetic.change_page(removed), touched)
     assert touched == {removed.id}
+
+
+async def test_a_pull_cut_short_still_reports_its_pages_later(api: Api, open_cache: Any) -> None:
+    from backend_client import RetryPolicy
+    from local_cache import SyncStatus
+
+    user, other = api.assistants()[:2]
+    cache = open_cache(user)
+    seen: list[FeedApplied] = []
+    async with api.client(user, retry=RetryPolicy(attempts=1)) as client:
+        engine = SyncEngine(cache, client, page_limit=1)
+        await engine.sync_once()
+        moved = [t.id for t in workable(cache)[:3]]
+        for task_id in moved:
+            _reassign_on_server(api, task_id, other)
+        engine.subscribe_changes(seen.append)
+
+        kills: list[SyncStatus] = []
+
+        def kill_after_the_first_page(status: SyncStatus) -> None:
+            if not kills:  # published between pages: the next pages never come
+                kills.append(status)
+                api.server.kill()
+
+        unsubscribe = engine.subscribe(kill_after_the_first_page)
+        cut = await engine.sync_once()
+        unsubscribe()
+        assert not cut.online and seen == []
+        applied = [t for t in moved if cache.task(t) is None]
+        assert kills and len(applied) < len(moved)  # cut short after a checkpoint
+        api.server.start()
+        status = await engine.sync_once()
+    assert status.online and status.last_error is None
+    assert seen == [FeedApplied(frozenset(moved), full=False)]
+
+
+async def test_events_pull_or_go_to_the_ui(open_cache: Any) -> None:
+    from local_cache.changes import LiveEvent
+
+    engine = SyncEngine(open_cache(), client=None)
+    events: list[LiveEvent] = []
+    engine.subscribe_events(events.append)
+    await engine._on_event("whisper", '{"whisper_id": "w-1"}')
+    assert events == [LiveEvent("whisper", {"whisper_id": "w-1"})]
+    assert not engine._kick.is_set()  # a whisper is not a reason to pull
+    await engine._on_event("feed", '{"task_ids": ["t-1"]}')
+    assert engine._kick.is_set() and len(events) == 1  # pulled, not forwarded
+    engine._kick.clear()
+    await engine._on_event("assignment", '{"task_ids": ["t-2"]}')
+    assert engine._kick.is_set() and events[-1] == LiveEvent("assignment", {"task_ids": ["t-2"]})
+    engine._kick.clear()
+    await engine._on_event("resync", "{}")
+    assert engine._kick.is_set() and engine._resync and len(events) == 2
+    await engine._on_event("team", "not json")
+    await engine._on_event("team", "[1, 2]")
+    assert len(events) == 2  # a body that is not a JSON object is dropped

@@ -120,6 +120,28 @@ async def test_the_strike_count_survives_a_restart(
         cache.close()
 
 
+async def test_a_server_failing_on_every_change_sets_nothing_aside(
+    api: Api, open_cache: Any
+) -> None:
+    user = api.assistants()[0]
+    cache = open_cache(user)
+    transport = PoisonTransport(httpx.AsyncHTTPTransport())
+    async with api.client(user, transport=transport, retry=RetryPolicy(attempts=1)) as client:
+        engine = SyncEngine(cache, client, poison_limit=LIMIT, poison_backoff=0.0)
+        await engine.sync_once()
+        recorded = _record_three(cache)
+        transport.poisoned.update(recorded)  # every write fails; the feed still answers
+        for _ in range(2 * LIMIT):
+            status = await engine.sync_once()
+            assert status.online and status.needs_attention == 0 and status.outbox_depth == 3
+        assert status.last_error and "every queued change" in status.last_error
+        # The server recovers: everything goes, in order, nothing was set aside.
+        transport.poisoned.clear()
+        status = await engine.sync_once()
+    assert status.outbox_depth == 0 and status.needs_attention == 0
+    assert [server_attempts(api.db_url).get(a) for a in recorded] == [1, 1, 1]
+
+
 @pytest.mark.parametrize("status", [429, 502, 503, 504])
 async def test_overload_and_gateway_answers_keep_the_line_in_order(
     api: Api, open_cache: Any, status: int
