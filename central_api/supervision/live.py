@@ -15,6 +15,8 @@ batch that changed the current task, the lock or the sign-out.
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 from sqlalchemy import select, text
@@ -39,6 +41,51 @@ def nudge_team(session: Session, user_id: str) -> None:
     practices = practices_of(session, [user_id]).get(user_id, [])
     if practices:
         note_team(session, user_id, practices, agent_state(session, user_id))
+
+
+OBSERVERS_TTL = 1.0  # seconds a subject's observer list is reused between batches
+
+
+class ObserverCache:
+    """Each subject's observer ids, re-read at most every `OBSERVERS_TTL` seconds.
+
+    Used on SQLite (one process), where every shadow start and stop `forget`s the
+    subject after its commit: a mirror batch then costs no database read in the
+    common case (nobody watches).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[float, list[str]]] = {}
+
+    def get(self, subject_id: str) -> list[str] | None:
+        with self._lock:
+            entry = self._entries.get(subject_id)
+        if entry is None or time.monotonic() - entry[0] > OBSERVERS_TTL:
+            return None
+        return entry[1]
+
+    def put(self, subject_id: str, observers: list[str]) -> None:
+        with self._lock:
+            self._entries[subject_id] = (time.monotonic(), observers)
+
+    def forget(self, subject_id: str) -> None:
+        with self._lock:
+            self._entries.pop(subject_id, None)
+
+
+def observer_cache(app_state: Any) -> ObserverCache:
+    cache: ObserverCache | None = getattr(app_state, "observer_cache", None)
+    if cache is None:
+        with _CACHE_LOCK:
+            cache = getattr(app_state, "observer_cache", None)
+            if cache is None:
+                cache = ObserverCache()
+                app_state.observer_cache = cache
+    return cache
+
+
+_CACHE_LOCK = threading.Lock()
 
 
 def observer_ids(session: Session, subject_id: str) -> list[str]:
@@ -76,13 +123,24 @@ def announce_mirror(
     `pg_notify` in a short transaction, so every API process's observers hear it.
     """
     factory: sessionmaker[Session] = app_state.session_factory
+    # SQLite is one process: every shadow start/stop passes here and `forget`s. With
+    # several PostgreSQL processes a start on another one would go unseen for the TTL,
+    # so there the observers are read with each batch.
+    cache = observer_cache(app_state) if app_state.engine.dialect.name == "sqlite" else None
+    observers = cache.get(user_id) if cache is not None else None
+    changed = board_changed(old, record.state)
+    if observers is not None and not observers and not changed:
+        return  # nobody watches and the board did not move: nothing to say, no read
     with factory() as session:
         begin_read(session)
-        observers = observer_ids(session, user_id)
+        if observers is None:
+            observers = observer_ids(session, user_id)
+            if cache is not None:
+                cache.put(user_id, observers)
         live = Record()
         if observers:
             live.session.append((user_id, record.seq, observers))
-        if board_changed(old, record.state):
+        if changed:
             practices = practices_of(session, [user_id]).get(user_id, [])
             if practices:
                 live.team.append((user_id, practices, agent_state(session, user_id)))

@@ -36,7 +36,7 @@ from central_api.errors import AUTH_ERRORS, ApiError, responses
 from central_api.events import note_observed, note_whisper
 from central_api.supervision import sessions as shadowing
 from central_api.supervision.access import OBSERVER_ROLES, is_told, practices_of, subject_for
-from central_api.supervision.live import announce_mirror, nudge_team
+from central_api.supervision.live import announce_mirror, nudge_team, observer_cache
 from central_api.supervision.mirror import FloodGuard, MirrorStore, make_store
 from followup_core.supervision import (
     MirrorAccepted,
@@ -167,6 +167,7 @@ def get_snapshot(
     summary="Start shadowing an assistant (audited); answers the snapshot to render first",
 )
 def start_shadow(
+    request: Request,
     user_id: str,
     user: ObserverUser,
     session: SessionDep,
@@ -187,6 +188,8 @@ def start_shadow(
     snapshot = shadowing.snapshot_for(session, store, subject, settings, now)
     out = shadowing.shadow_out(row, snapshot)
     session.commit()
+    if new:  # after the commit, so the next batch's re-read sees this observer
+        observer_cache(request.app.state).forget(subject.id)
     return out
 
 
@@ -199,7 +202,7 @@ def start_shadow(
     summary="Stop shadowing an assistant (audited; stopping twice changes nothing)",
 )
 def stop_shadow(
-    user_id: str, user: ObserverUser, session: SessionDep, client: ClientDep
+    request: Request, user_id: str, user: ObserverUser, session: SessionDep, client: ClientDep
 ) -> Response:
     scope = scope_for(session, user)
     subject = subject_for(session, scope, user_id, client=client)
@@ -212,6 +215,8 @@ def stop_shadow(
         nudge_team(session, subject.id)
         note_observed(session, subject.id)
     session.commit()
+    if ended_ids:
+        observer_cache(request.app.state).forget(subject.id)
     return Response(status_code=204)
 
 
