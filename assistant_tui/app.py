@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, on, work
 from textual.app import App
@@ -271,9 +271,6 @@ class AssistantApp(App[None]):
         if name in self.views and not self.locked:
             self.switch_mode(name)
             self.sub_title = MODE_TITLES.get(name, name)
-
-    def describe_state(self) -> dict[str, Any]:
-        return {"locked": self.locked, "mode": self.current_mode}
 
 
 def _copy(message: Message) -> Message:
