@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     events_buffer_size: int = Field(default=256, ge=1, le=100_000)
     events_ring_size: int = Field(default=4096, ge=1, le=1_000_000)
     events_stream_limit: int = Field(default=5, ge=1, le=1000)
+    # Session mirror flood guard (per user, per process): batches a second and burst.
+    # A workspace sends at most 4 batches a second (one diff every 0.25 s).
+    mirror_batches_per_second: float = Field(default=10.0, gt=0)
+    mirror_burst: int = Field(default=30, ge=1)
     # The address telephony providers call us at (`https://api.example.org`), when a
     # proxy stands in front: their request signature covers the URL they called.
     # Unset: the URL of the request as it reached us.

@@ -49,7 +49,7 @@ include-path = "/v1/events"
 enabled = false
 
 [[operations]]
-include-path-regex = "^/v1/(sync|audit)$"
+include-path-regex = "^/v1/(sync|audit|team/escalations)$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429"]
 
 [[operations]]

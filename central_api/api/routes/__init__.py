@@ -17,8 +17,10 @@ from central_api.api.routes import (
     health,
     me,
     presence,
+    sessions,
     sync,
     tasks,
+    team,
     webhooks,
 )
 
@@ -34,5 +36,7 @@ ALL_ROUTERS: list[APIRouter] = [
     escalations.router,
     webhooks.router,
     events.router,
+    sessions.router,
+    team.router,
     fhir.router,
 ]
