@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
+from sqlalchemy import case
 
 from central_api.api.deps import SessionDep, require_roles
 from central_api.errors import AUTH_ERRORS
 from central_api.models import Presence, User, utcnow
+from central_api.upsert import excluded, upsert
 from followup_core.enums import AgentState, Role
 from followup_core.schemas import PresenceIn, PresenceOut
 
@@ -19,13 +21,24 @@ PresenceUser = Annotated[User, Depends(require_roles(Role.ASSISTANT, Role.SUPERV
 
 @router.put("/presence", response_model=PresenceOut, operation_id="put_presence")
 def put_presence(body: PresenceIn, user: PresenceUser, session: SessionDep) -> PresenceOut:
-    row = session.get(Presence, user.id)
-    if row is None:
-        row = Presence(user_id=user.id, state=str(body.state), since=utcnow())
-        session.add(row)
-    elif row.state != body.state:
-        # `since` marks when this state began; repeating the same state keeps it.
-        row.state = str(body.state)
-        row.since = utcnow()
+    """Set the caller's state: one atomic upsert, so concurrent first PUTs leave one row.
+
+    `since` marks when this state began; repeating the same state keeps it.
+    """
+    state = str(body.state)
+    row = upsert(
+        session,
+        Presence,
+        {"user_id": user.id, "state": state, "since": utcnow()},
+        conflict=["user_id"],
+        update={
+            "state": excluded(Presence, "state"),
+            "since": case(
+                (Presence.state == excluded(Presence, "state"), Presence.since),
+                else_=excluded(Presence, "since"),
+            ),
+        },
+        returning=[Presence.user_id, Presence.state, Presence.since],
+    ).one()
     session.commit()
     return PresenceOut(user_id=row.user_id, state=AgentState(row.state), since=row.since)
