@@ -459,7 +459,12 @@ def phone_candidates(raw: str) -> list[str]:
 def missed_call(
     session: Session, practice: models.Practice, *, caller_phone: str, called_at: datetime
 ) -> models.Task:
-    """The task for a missed call: the caller's open one, or a new one (caller commits)."""
+    """The task for a missed call: the caller's open one, or a new one (caller commits).
+
+    Look-up and create run under the feed's write lock (`lock_for_write`; SQLite's
+    BEGIN IMMEDIATE does the same), so concurrent calls from one number open one task.
+    """
+    lock_for_write(session)
     candidates = phone_candidates(caller_phone)
     patient = session.scalars(
         select(models.Patient)
