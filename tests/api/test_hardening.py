@@ -13,6 +13,7 @@ import hmac
 import logging
 import secrets
 import subprocess
+import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -449,11 +450,17 @@ def test_a_request_cannot_forge_a_log_line(
     forged = "/v1/nothing%0A2026-11-30 12:00:00,000 ERROR central_api: forged%0D%1B[31m"
     with caplog.at_level(logging.INFO, logger="central_api.access"), api.client() as c:
         assert c.get(forged).status_code == 404
-    if api.server is not None:
-        log_lines = api.server.log_path.read_text(errors="replace").splitlines()
-    else:
-        log_lines = [line for r in caplog.records for line in r.getMessage().splitlines()]
-    mine = [line for line in log_lines if "/v1/nothing" in line]
+    # The access log line is written once the response has gone: poll for it.
+    deadline = time.monotonic() + 10
+    while True:
+        if api.server is not None:
+            log_lines = api.server.log_path.read_text(errors="replace").splitlines()
+        else:
+            log_lines = [line for r in caplog.records for line in r.getMessage().splitlines()]
+        mine = [line for line in log_lines if "/v1/nothing" in line]
+        if mine or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert mine, log_lines[-5:]
     assert all("\\x0a" in line and "\\x1b" in line for line in mine)
     assert not any(line.startswith("2026-11-30 12:00:00,000 ERROR") for line in log_lines)
@@ -471,7 +478,8 @@ def test_a_missing_empty_or_overlong_idempotency_key_is_400(
     body = attempt_body(task)
     missing = client.post("/v1/attempts", json=body)
     assert _error(missing, 400)["code"] == "idempotency-key-missing"
-    for key in ("", "   ", "k" * 256):
+    keys = ["", "k" * 256] + (["   "] if api.kind == "inprocess" else [])  # h11 refuses "   "
+    for key in keys:
         for path, payload in (
             ("/v1/attempts", body),
             ("/v1/escalations", escalation_body(task.id)),
