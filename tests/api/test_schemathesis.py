@@ -3,9 +3,11 @@
 Schemathesis 4 generates valid and invalid requests for every operation and runs
 all its checks on each answer (no 5xx, documented status codes, content types,
 headers and bodies, invalid input rejected, valid input accepted, auth enforced).
-It runs in-process over a private copy of the seeded database, signed in as a
-seeded supervisor and as a seeded assistant, with bounded, derandomized examples
-so the run is repeatable and quick.
+It runs in-process over a private copy of the seeded database, on SQLite and on
+PostgreSQL, signed in as a seeded supervisor and as a seeded assistant, with
+bounded, derandomized examples so the run is repeatable; positive and negative
+(invalid) data are generated, and no answer may be a 5xx.
+Time (2026-11-30, 30 examples): about 1.5 minutes of CPU per database.
 """
 
 from __future__ import annotations
@@ -21,9 +23,9 @@ from hypothesis import HealthCheck, settings
 
 from central_api.app import create_app
 from central_api.core.config import Settings
-from tests.support.seeded import SqliteTemplate
+from tests.support.seeded import PostgresTemplate, SqliteTemplate
 
-MAX_EXAMPLES = 15
+MAX_EXAMPLES = 30
 
 # Where the schema cannot say everything, the config says it, narrowly:
 # - undeclared query parameters are ignored (FastAPI's norm; bodies, by contrast,
@@ -35,6 +37,7 @@ MAX_EXAMPLES = 15
 #   does not have, a float where the strict wire schema wants an integer): 422.
 CONFIG = """
 [generation]
+mode = "all"
 allow-extra-parameters = false
 
 [[operations]]
@@ -67,16 +70,26 @@ class Seeded:
         return token
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def seeded_app(
-    sqlite_template: SqliteTemplate,
+    request: pytest.FixtureRequest,
     demo_password: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Seeded]:
-    url = sqlite_template.copy(tmp_path_factory.mktemp("schemathesis"))
-    app = create_app(Settings(db=url))
+    if request.param == "postgres":
+        pg: PostgresTemplate = request.getfixturevalue("postgres_template")
+        url, summary = pg.copy(), pg.summary
+    else:
+        lite: SqliteTemplate = request.getfixturevalue("sqlite_template")
+        url, summary = lite.copy(tmp_path_factory.mktemp("schemathesis")), lite.summary
+    # Generated logins fail by the hundred from one client: the source throttle would
+    # (rightly) hold it, and the seeded users' own sign-ins with it.
+    app = create_app(Settings(db=url, max_failed_logins_per_source=1_000_000))
     with TestClient(app):  # run the lifespan once
-        yield Seeded(app, demo_password, sqlite_template.summary)
+        yield Seeded(app, demo_password, summary)
+    _TOKENS.clear()
 
 
 @pytest.fixture(scope="module")
