@@ -275,6 +275,48 @@ def test_concurrent_missed_calls_from_one_number_open_one_task(api: ApiHarness) 
     assert count(api, models.Task, models.Task.caller_phone == phone) == 1
 
 
+def test_concurrent_claims_leave_one_holder(api: ApiHarness) -> None:
+    _sockets_only(api)
+    # The supervisor may claim any task of the practice; the assistant owns this one.
+    task = TaskPicker(api, api.username("assistant"))()
+    tokens = [api.login(api.username("assistant")), api.login("supervisor")]
+    with httpx.Client(base_url=api.url, timeout=HTTP_TIMEOUT) as client:
+        responses = _concurrently(
+            CONCURRENT,
+            lambda i: client.post(
+                f"/v1/tasks/{task.id}/claim",
+                headers={"Authorization": f"Bearer {tokens[i % 2]}"},
+            ),
+        )
+    statuses = Counter(r.status_code for r in responses)
+    assert set(statuses) <= {200, 409}, statuses
+    holders = {r.json()["holder_id"] for r in responses if r.status_code == 200}
+    assert len(holders) == 1
+    with api.session() as s:
+        row = s.get(models.Task, task.id)
+        assert row is not None and row.lease_holder_id in holders
+
+
+def test_concurrent_acknowledgements_change_the_escalation_once(api: ApiHarness) -> None:
+    _sockets_only(api)
+    task = TaskPicker(api, api.username("assistant"))()
+    created = post_escalation(client_as(api, api.username("assistant")), escalation_body(task.id))
+    assert created.status_code == 201, created.text
+    esc_id = created.json()["id"]
+    token = api.login("supervisor")
+    with httpx.Client(
+        base_url=api.url, timeout=HTTP_TIMEOUT, headers={"Authorization": f"Bearer {token}"}
+    ) as client:
+        responses = _concurrently(
+            CONCURRENT, lambda _: client.post(f"/v1/escalations/{esc_id}/acknowledge")
+        )
+    assert [r.status_code for r in responses] == [200] * CONCURRENT
+    assert len({r.json()["acknowledged_at"] for r in responses}) == 1
+    with api.session() as s:
+        row = s.get(models.Escalation, esc_id)
+        assert row is not None and row.version == 2  # raised, then acknowledged once
+
+
 def test_concurrent_wrong_passwords_never_pass_the_lockout(api: ApiHarness) -> None:
     _sockets_only(api)
     username = _staff(api, "assistant", 1, skip=2)

@@ -7,9 +7,10 @@ lock through it would serialize every request), then records the result.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Request, Response
+from sqlalchemy.orm import Session
 
 from central_api import audit, throttle
 from central_api.api.deps import BearerToken, ClientDep, SessionDep, SettingsDep
@@ -56,6 +57,26 @@ def source_of(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def _count_refusal(
+    session: Session,
+    settings: Settings,
+    source: str,
+    now: datetime,
+    *,
+    actor_id: str | None,
+    resource: str,
+    client: str,
+) -> None:
+    """A sign-in refused while held: counted against its source and audited
+    (`auth.login-held`), the same writes a wrong password makes, so the answer
+    takes the same time as one."""
+    throttle.hit(session, source_limit(settings), source, now)
+    audit.record(
+        session, actor_id=actor_id, action="auth.login-held", resource=resource, client=client
+    )
+    session.commit()
+
+
 @router.post(
     "/login",
     response_model=LoginResponse,
@@ -92,6 +113,9 @@ def login(
     held = source_held or name_held
     if held is not None:
         security.burn_dummy_verify(body.password)
+        _count_refusal(
+            session, settings, source, now, actor_id=None, resource="user:?", client=client
+        )
         raise _locked(held)
 
     if user is None:
@@ -108,6 +132,15 @@ def login(
     session.commit()  # the guess is counted before it is checked
     if isinstance(slot, security.Lockout):
         security.burn_dummy_verify(body.password)
+        _count_refusal(
+            session,
+            settings,
+            source,
+            now,
+            actor_id=user.id,
+            resource=f"user:{user.id}",
+            client=client,
+        )
         raise _locked(slot.retry_after_seconds)
 
     if not security.verify_password(user.password_hash, body.password):
