@@ -1,4 +1,5 @@
-"""`assistant-api`: serve, migrate, seed, create-user, audit verify and practice rotate-key.
+"""`assistant-api`: serve, migrate, seed, create-user, audit verify, practice rotate-key,
+and interop's `fhir import`, `import-csv` and `telephony-secret` (`central_api.interop.cli`).
 
 Every failure is one clear line on stderr and a non-zero exit, never a
 traceback. Passwords and tokens are never logged; a generated demo password is
@@ -23,6 +24,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from followup_core.enums import Role
 
 PROG = "assistant-api"
+INTEROP_COMMANDS = ("fhir", "import-csv", "telephony-secret")
 CLI_CLIENT = "assistant-api cli"
 
 
@@ -96,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     practice = sub.add_parser("practice", help="practice set-up")
     practice_sub = practice.add_subparsers(dest="practice_command", required=True, metavar="ACTION")
     _add_practice_rotate_key(practice_sub, db)
+
+    from central_api.interop.cli import add_parsers as add_interop_parsers
+
+    add_interop_parsers(sub, db)
     return parser
 
 
@@ -311,6 +317,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_audit_verify(args)
         if args.command == "practice":
             return PRACTICE_COMMANDS[args.practice_command](args)
+        if args.command in INTEROP_COMMANDS:
+            from central_api.interop.cli import InteropCliError
+            from central_api.interop.cli import run as run_interop
+
+            try:
+                return run_interop(args, _db_url(args.db))
+            except InteropCliError as exc:
+                raise CliError(str(exc)) from None
         return COMMANDS[args.command](args)
     except CliError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)

@@ -12,6 +12,7 @@ from central_api.api.routes import (
     audit,
     auth,
     escalations,
+    fhir,
     health,
     me,
     presence,
@@ -31,4 +32,5 @@ ALL_ROUTERS: list[APIRouter] = [
     attempts.router,
     escalations.router,
     webhooks.router,
+    fhir.router,
 ]

@@ -1,7 +1,7 @@
 """hardening: per-installation secrets and failure throttles
 
 Revision ID: 0003_hardening
-Revises: 0001
+Revises: 0005_interop
 Create Date: 2026-11-30
 
 The cursor-signing secret is generated here, from `secrets`, so every
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003_hardening"
-down_revision: str | None = "0001"
+down_revision: str | None = "0005_interop"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
