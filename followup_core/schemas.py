@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -68,10 +68,18 @@ def _date_time_string(value: Any) -> Any:
     return value
 
 
+def is_schedulable(value: date) -> bool:
+    """True when `value` (a date or datetime, its year as written) is in 1900-2200."""
+    return EARLIEST_YEAR <= value.year <= LATEST_YEAR
+
+
 def _schedulable(value: datetime) -> datetime:
-    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
-        raise ValueError(f"must be a date between {EARLIEST_YEAR} and {LATEST_YEAR}")
+    if not is_schedulable(value):
+        raise ValueError(SCHEDULABLE_MESSAGE)
     return value
+
+
+SCHEDULABLE_MESSAGE = f"must be a date between {EARLIEST_YEAR} and {LATEST_YEAR}"
 
 
 Timestamp = Annotated[

@@ -17,6 +17,7 @@ import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -259,7 +260,7 @@ def test_concurrent_first_presence_puts_leave_one_row(api: ApiHarness) -> None:
 
 def test_concurrent_missed_calls_from_one_number_open_one_task(api: ApiHarness) -> None:
     _sockets_only(api)
-    phone = "+1999555" + str(uuid.uuid4().int)[:4]
+    phone = "+1646555" + str(uuid.uuid4().int)[:4]  # a possible number nobody on file has
     key = api.practice(0)["webhook_key"]
     with httpx.Client(base_url=api.url, timeout=HTTP_TIMEOUT) as client:
         responses = _concurrently(
@@ -531,3 +532,37 @@ def test_a_missing_empty_or_overlong_idempotency_key_is_400(
     assert _error(client.post("/v1/escalations", json=escalation_body(task.id)), 400)
     assert count(api, models.Attempt, models.Attempt.task_id == task.id) == 0
     assert post_attempt(client, body, key="k" * 255).status_code == 201
+
+
+# --- item 2 where other parts take dates: FHIR, the FHIR export's search, CSV, telephony ------
+
+
+def test_a_fhir_date_outside_the_range_is_422_naming_the_field(api: ApiHarness) -> None:
+    from tests.api.test_fhir import _appointment, _bundle, _patient, _post
+
+    practice = api.practice(0)["id"]
+    key = uuid.uuid4().hex[:8]
+    far = _appointment(key, key, status="booked", start=datetime.now(UTC))
+    far["start"] = "9999-12-31T23:59:59Z"
+    with api.as_user(api.username("admin", 0)) as client:
+        response = _post(client, _bundle(_patient(key), far, kind="batch"), practice)
+        assert response.status_code == 422, response.text
+        issue = response.json()["issue"][0]
+        assert issue["expression"] == ["Bundle.entry[1].resource(Appointment)"]
+        assert "Appointment.start" in issue["diagnostics"] and "1900" in issue["diagnostics"]
+        for stamp in ("ge9999-12-31T23:59:59Z", "lt0001-01-01"):
+            search = client.get("/v1/fhir/Task", params={"_lastUpdated": stamp})
+            assert "_lastUpdated" in _error(search, 422)["message"]
+
+
+def test_csv_and_telephony_dates_follow_the_same_range() -> None:
+    from central_api.interop import csv_import, telephony
+
+    with pytest.raises(ValueError, match="1900"):
+        telephony.parse_timestamp("Fri, 31 Dec 9999 23:59:59 +0000")
+    assert telephony.parse_timestamp("Mon, 30 Nov 2026 15:00:00 +0000") is not None
+    for bad in ("0001-01-01", "9999-12-31"):
+        with pytest.raises(csv_import._RowError, match="1900"):
+            csv_import._parse_date(bad, None)
+        with pytest.raises(csv_import._RowError, match="1900"):
+            csv_import._parse_start(bad + "T09:00:00", None, "America/New_York")

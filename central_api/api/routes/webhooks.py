@@ -44,7 +44,7 @@ from central_api.triggers.missed_call import (
     practice_for_key,
     take_missed_call,
 )
-from followup_core.schemas import MissedCallIn, MissedCallOut
+from followup_core.schemas import EARLIEST_YEAR, LATEST_YEAR, MissedCallIn, MissedCallOut
 
 router = APIRouter(prefix="/v1", tags=["webhooks"])
 
@@ -228,7 +228,11 @@ def _form_call(
     try:
         called_at = telephony.parse_timestamp(_field(form, "Timestamp")) or models.utcnow()
     except ValueError:
-        raise ApiError(422, "invalid-request", "Timestamp: not an RFC 2822 date") from None
+        raise ApiError(
+            422,
+            "invalid-request",
+            f"Timestamp: not an RFC 2822 date in {EARLIEST_YEAR}-{LATEST_YEAR}",
+        ) from None
     if status not in telephony.MISSED_STATUSES:
         session.rollback()
         return JSONResponse(MissedCallOut().model_dump(mode="json"), status_code=200)
