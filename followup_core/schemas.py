@@ -111,6 +111,27 @@ def _storable(value: str) -> str:
     return value
 
 
+def find_unstorable(value: Any, path: str = "") -> str | None:
+    """The path (`a.b[2].c`) of the first string in a JSON value, keys included, that
+    holds a NUL or an unpaired surrogate; None when every string can be stored."""
+    if isinstance(value, str):
+        return path or "value" if _UNSTORABLE.search(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and _UNSTORABLE.search(key):
+                return path or "value"
+            found = find_unstorable(item, where)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = find_unstorable(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
+
+
 _STORABLE = AfterValidator(_storable)
 _DOC_STORABLE = {"pattern": STORABLE_PATTERN}
 

@@ -63,7 +63,7 @@ from followup_core.enums import (
     WorkflowId,
 )
 from followup_core.phones import InvalidPhone, parse_phone
-from followup_core.schemas import SCHEDULABLE_MESSAGE, is_schedulable
+from followup_core.schemas import SCHEDULABLE_MESSAGE, find_unstorable, is_schedulable
 
 SUPPORTED = ("Patient", "Appointment", "ServiceRequest", "Task")
 BUNDLE_TYPES = frozenset({"batch", "transaction", "collection"})
@@ -509,6 +509,16 @@ def import_bundle(session: Session, practice: models.Practice, bundle: Any) -> I
             if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
                 rtype = str(entry["resource"].get("resourceType"))[:40]
             try:
+                unstorable = find_unstorable(
+                    entry.get("resource") if isinstance(entry, dict) else entry
+                )
+                if unstorable is not None:
+                    # PostgreSQL cannot store NUL; refused alike on every database.
+                    raise _EntryError(
+                        f"{rtype or 'resource'}.{unstorable}: text with a NUL or an unpaired "
+                        "surrogate cannot be stored",
+                        "value",
+                    )
                 importer.entry(index, entry)
             except (_EntryError, RecordConflict) as exc:
                 code = exc.code if isinstance(exc, _EntryError) else "conflict"

@@ -566,3 +566,19 @@ def test_csv_and_telephony_dates_follow_the_same_range() -> None:
             csv_import._parse_date(bad, None)
         with pytest.raises(csv_import._RowError, match="1900"):
             csv_import._parse_start(bad + "T09:00:00", None, "America/New_York")
+
+
+def test_fhir_text_and_practice_ids_with_nul_are_refused_not_500(api: ApiHarness) -> None:
+    from tests.api.test_fhir import _bundle, _patient, _post
+
+    practice = api.practice(0)["id"]
+    key = uuid.uuid4().hex[:8]
+    patient = _patient(key)
+    patient["name"][0]["family"] = "Test\u0000person"
+    with api.as_user(api.username("admin", 0)) as client:
+        response = _post(client, _bundle(patient, kind="batch"), practice)
+        assert response.status_code == 422, response.text
+        issue = response.json()["issue"][0]
+        assert "name[0].family" in issue["diagnostics"]
+        nul_practice = _post(client, _bundle(_patient(key + "b")), "prac\u0000tice")
+        assert nul_practice.status_code == 404, nul_practice.text
