@@ -62,7 +62,9 @@ def ensure(engine: Engine, names: tuple[str, ...] = (CURSOR_KEY,)) -> None:
     row is inserted with ON CONFLICT DO NOTHING, so the first one wins.
     """
     for name in names:
-        _create(engine, name)
+        value = _create(engine, name)
+        with _lock:
+            _cache.setdefault(engine, {})[name] = bytes.fromhex(value)
 
 
 def _create(engine: Engine, name: str) -> str:
