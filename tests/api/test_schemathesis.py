@@ -36,7 +36,8 @@ MAX_EXAMPLES = 30
 #   Schema cannot express (ended before it started, an outcome code the workflow
 #   does not have, a float where the strict wire schema wants an integer): 422;
 # - FHIR: a page token is opaque like a cursor, and a `_lastUpdated` string the
-#   schema allows may still not be a FHIR date (400); a Bundle can be JSON-Schema
+#   schema allows may still not be a FHIR date (400) or a date outside 1900-2200
+#   (422, like every date the product cannot schedule); a Bundle can be JSON-Schema
 #   valid and still not valid R4, or name resources we cannot place (422).
 CONFIG = """
 [generation]
@@ -54,7 +55,7 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404",
 
 [[operations]]
 include-path-regex = "^/v1/fhir/(Task|Communication)$"
-checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "429"]
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "422", "429"]
 
 [[operations]]
 include-path-regex = "^/v1/fhir$"
