@@ -1,4 +1,7 @@
-"""Agent state (available, on-call, wrap-up, break, offline) for assistants and supervisors."""
+"""Agent state (available, on-call, wrap-up, break, offline) for assistants and supervisors.
+
+A change of state is a `team` event for the practices' supervisors, admins and managers.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +10,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from sqlalchemy import case
 
+from central_api.access import practice_ids_for
 from central_api.api.deps import SessionDep, require_roles
 from central_api.errors import AUTH_ERRORS
+from central_api.events import note_team
 from central_api.models import Presence, User, utcnow
 from central_api.upsert import excluded, upsert
 from followup_core.enums import AgentState, Role
@@ -23,13 +28,15 @@ PresenceUser = Annotated[User, Depends(require_roles(Role.ASSISTANT, Role.SUPERV
 def put_presence(body: PresenceIn, user: PresenceUser, session: SessionDep) -> PresenceOut:
     """Set the caller's state: one atomic upsert, so concurrent first PUTs leave one row.
 
-    `since` marks when this state began; repeating the same state keeps it.
+    `since` marks when this state began; repeating the same state keeps it. A new
+    state (a first PUT or a change) is announced to the team board (`note_team`).
     """
     state = str(body.state)
+    now = utcnow()
     row = upsert(
         session,
         Presence,
-        {"user_id": user.id, "state": state, "since": utcnow()},
+        {"user_id": user.id, "state": state, "since": now},
         conflict=["user_id"],
         update={
             "state": excluded(Presence, "state"),
@@ -40,5 +47,7 @@ def put_presence(body: PresenceIn, user: PresenceUser, session: SessionDep) -> P
         },
         returning=[Presence.user_id, Presence.state, Presence.since],
     ).one()
+    if row.since == now:  # this PUT began the state
+        note_team(session, user.id, practice_ids_for(session, user), row.state)
     session.commit()
     return PresenceOut(user_id=row.user_id, state=AgentState(row.state), since=row.since)
