@@ -447,3 +447,30 @@ class AppointmentStatusChange(Base):
     source: Mapped[str] = mapped_column(String(16))  # fhir | csv
     source_at: Mapped[datetime | None] = mapped_column(nullable=True)
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InstallationSecret(Base):
+    """A secret unique to this installation (e.g. the key that signs cursors).
+
+    Generated from `secrets` by the migration that adds the table (and on first use
+    if a row is missing), never a constant in the source; see `central_api.installation`.
+    """
+
+    __tablename__ = "installation_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Throttle(Base):
+    """A fixed-window counter of failures per key (a source address or a name, hashed).
+
+    Shared by every API process on one database; see `central_api.throttle`.
+    """
+
+    __tablename__ = "throttles"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_started_at: Mapped[datetime] = mapped_column()
+    hits: Mapped[int] = mapped_column(Integer)
