@@ -89,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--practice", action="append", default=[], metavar="ID", help="practice id (repeatable)"
     )
 
+    from central_api.practices.commands import add_parser as add_practice_parser
+
+    add_practice_parser(sub, db)
+
     audit = sub.add_parser("audit", help="audit log tools")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
     audit_sub.add_parser("verify", parents=[db], help="check the audit log's hash chain")
@@ -253,6 +257,21 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_practice(args: argparse.Namespace) -> int:
+    from central_api.db import migrate
+    from central_api.practices.commands import PracticeCliError, run
+
+    def factory(db: str | None) -> Any:
+        url = _db_url(db)
+        migrate(url)
+        return _session_factory(url)
+
+    try:
+        return run(args, factory)
+    except PracticeCliError as exc:
+        raise CliError(str(exc)) from None
+
+
 COMMANDS = {
     "serve": cmd_serve,
     "migrate": cmd_migrate,
@@ -271,6 +290,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "audit":
             return cmd_audit_verify(args)
+        if args.command == "practice":
+            return cmd_practice(args)
         return COMMANDS[args.command](args)
     except CliError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)

@@ -78,3 +78,21 @@ def holiday_dates(
             if parts:
                 out[day] = "; ".join(parts)
     return dict(sorted(out.items()))
+
+
+def practice_holidays(config: dict[str, object], today: date) -> list[str]:
+    """A practice's closed days as ISO dates: its calendar's holidays (observed days
+    included) from last year to two years ahead, plus its own days.
+
+    `config` is the stored practice config: `holiday_calendar` = {"name", "only"}
+    (or absent) and `holidays` = the practice's own ISO dates.
+    """
+    own = config.get("holidays") or []
+    days = {str(d) for d in own} if isinstance(own, list) else set()
+    spec = config.get("holiday_calendar")
+    if isinstance(spec, dict) and isinstance(spec.get("name"), str):
+        only = spec.get("only")
+        years = range(today.year - 1, today.year + 3)
+        found = holiday_dates(spec["name"], years, only if isinstance(only, list) else None)
+        days |= {d.isoformat() for d in found}
+    return sorted(days)

@@ -229,7 +229,6 @@ class StaffMember(FileModel):
     username: Username
     role: Annotated[Role, Field(strict=False)]
     display_name: Text
-    works_queue: bool = False
 
 
 class PracticeFile(FileModel):
