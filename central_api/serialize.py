@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from central_api import models
-from followup_core.holiday_calendars import practice_holidays
 from followup_core.enums import ChangeKind
+from followup_core.holiday_calendars import practice_holidays
 from followup_core.schemas import (
     AppointmentOut,
     AttemptOut,

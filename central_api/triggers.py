@@ -27,6 +27,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Select, and_, or_, select, text
 from sqlalchemy.orm import Session
@@ -36,6 +37,7 @@ from central_api.assignment import Assigner, announce_task
 from central_api.core.security import token_digest
 from central_api.errors import ApiError
 from central_api.feed import lock_for_write, log_task
+from central_api.practices.state import enabled_workflows, workflow_setting
 from central_api.serialize import practice_out
 from central_api.work import hold, raise_escalation, touch
 from followup_core.business_time import PracticeCalendar
@@ -91,6 +93,7 @@ class _Practices:
         self._calendars: dict[str, PracticeCalendar] = {}
         self._assigners: dict[str, Assigner] = {}
         self._scripts: dict[tuple[str, str], str | None] = {}
+        self._configs: dict[str, dict[str, Any]] = {}
 
     def calendar(self, practice_id: str) -> PracticeCalendar:
         if practice_id not in self._calendars:
@@ -103,6 +106,23 @@ class _Practices:
         if practice_id not in self._assigners:
             self._assigners[practice_id] = Assigner(self.session, practice_id)
         return self._assigners[practice_id].pick()
+
+    def config(self, practice_id: str) -> dict[str, Any]:
+        if practice_id not in self._configs:
+            practice = self.session.get(models.Practice, practice_id)
+            self._configs[practice_id] = dict(practice.config or {}) if practice else {}
+        return self._configs[practice_id]
+
+    def runs(self, practice_id: str, workflow: WorkflowId) -> bool:
+        """Whether the practice runs `workflow` (its file lists it; issue 13)."""
+        return str(workflow) in enabled_workflows(self.config(practice_id))
+
+    def response_target(self, practice_id: str, workflow: WorkflowId) -> timedelta:
+        """The practice's response target for `workflow`, else the product's default."""
+        setting = workflow_setting(self.config(practice_id), str(workflow))
+        if setting is None:
+            return WORKFLOWS[workflow].response_target
+        return timedelta(minutes=int(setting["response_target_minutes"]))
 
     def script(self, practice_id: str, workflow: WorkflowId) -> str | None:
         key = (practice_id, str(workflow))
@@ -136,7 +156,9 @@ def open_task(
     """A new task, due within the workflow's response target in business time, assigned."""
     now = models.utcnow()
     owner = practices.assignee(practice_id)
-    due = practices.calendar(practice_id).due_for(triggered_at, WORKFLOWS[workflow].response_target)
+    due = practices.calendar(practice_id).due_for(
+        triggered_at, practices.response_target(practice_id, workflow)
+    )
     task = models.Task(
         id=models.new_id(),
         practice_id=practice_id,
@@ -200,6 +222,8 @@ def _open_confirmations(
     ).all()
     _loaded = _preload_patients(session, [appt.patient_id for appt in rows])
     for appt in rows:
+        if not practices.runs(appt.practice_id, WorkflowId.APPOINTMENT_CONFIRMATION):
+            continue
         task = open_task(
             session,
             practices,
@@ -246,6 +270,8 @@ def _open_intakes(session: Session, practices: _Practices, now: datetime, out: _
     )
     _loaded = _preload_patients(session, [appt.patient_id for appt in rows])
     for appt in rows:
+        if not practices.runs(appt.practice_id, WorkflowId.INTAKE_COMPLETION):
+            continue
         if appt.patient_id in open_for_patient:
             continue
         task = open_task(
@@ -274,6 +300,8 @@ def _open_referrals(session: Session, practices: _Practices, now: datetime, out:
     ).all()
     _loaded = _preload_patients(session, [ref.patient_id for ref in rows])
     for ref in rows:
+        if not practices.runs(ref.practice_id, WorkflowId.REFERRAL_FOLLOW_UP):
+            continue
         task = open_task(
             session,
             practices,
@@ -459,7 +487,13 @@ def phone_candidates(raw: str) -> list[str]:
 def missed_call(
     session: Session, practice: models.Practice, *, caller_phone: str, called_at: datetime
 ) -> models.Task:
-    """The task for a missed call: the caller's open one, or a new one (caller commits)."""
+    """The task for a missed call: the caller's open one, or a new one (caller commits).
+
+    Raises ApiError 409 `workflow-not-run` when the practice does not run
+    missed-call recovery (its practice file leaves it out).
+    """
+    if str(WorkflowId.MISSED_CALL_RECOVERY) not in enabled_workflows(practice.config or {}):
+        raise ApiError(409, "workflow-not-run", "this practice does not run missed-call recovery")
     candidates = phone_candidates(caller_phone)
     patient = session.scalars(
         select(models.Patient)

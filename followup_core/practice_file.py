@@ -83,7 +83,7 @@ SPAN = re.compile(r"^(\d{2}:\d{2})-(\d{2}:\d{2})$")
 
 
 def parse_span(value: str) -> tuple[str, str]:
-    """"21:00-02:00" → ("21:00", "02:00"); ValueError for anything else."""
+    """ "21:00-02:00" → ("21:00", "02:00"); ValueError for anything else."""
     match = SPAN.match(value.strip())
     if not match:
         raise ValueError(f"{value!r} is not an opening like 08:00-17:00")
@@ -142,9 +142,7 @@ class WorkflowSetting(FileModel):
         int, Field(ge=RESPONSE_TARGET_MINUTES[0], le=RESPONSE_TARGET_MINUTES[1])
     ]
     max_attempts: Annotated[int, Field(ge=MAX_ATTEMPTS[0], le=MAX_ATTEMPTS[1])]
-    min_spacing_minutes: Annotated[
-        int, Field(ge=MIN_SPACING_MINUTES[0], le=MIN_SPACING_MINUTES[1])
-    ]
+    min_spacing_minutes: Annotated[int, Field(ge=MIN_SPACING_MINUTES[0], le=MIN_SPACING_MINUTES[1])]
     calling_window: str
 
     @field_validator("id")
@@ -179,9 +177,7 @@ class Contact(FileModel):
     name: Text
     role: Text
     reach: Text
-    ack_target_minutes: Annotated[
-        int, Field(ge=ACK_TARGET_MINUTES[0], le=ACK_TARGET_MINUTES[1])
-    ]
+    ack_target_minutes: Annotated[int, Field(ge=ACK_TARGET_MINUTES[0], le=ACK_TARGET_MINUTES[1])]
 
 
 class Branch(FileModel):
@@ -306,7 +302,9 @@ def cross_check(raw: dict[str, Any]) -> list[Problem]:
         if isinstance(wid, str):
             if wid in enabled:
                 problems.append(
-                    Problem(("workflows", i, "id"), "one-entry-per-workflow", f"{wid} is listed twice")
+                    Problem(
+                        ("workflows", i, "id"), "one-entry-per-workflow", f"{wid} is listed twice"
+                    )
                 )
             enabled.setdefault(wid, i)
 
@@ -363,7 +361,9 @@ def cross_check(raw: dict[str, Any]) -> list[Problem]:
             continue
         if wid in scripted:
             problems.append(
-                Problem(("scripts", i, "workflow"), "one-script-per-workflow", f"{wid} has two scripts")
+                Problem(
+                    ("scripts", i, "workflow"), "one-script-per-workflow", f"{wid} has two scripts"
+                )
             )
         scripted.add(wid)
         if wid not in enabled:
@@ -377,9 +377,7 @@ def cross_check(raw: dict[str, Any]) -> list[Problem]:
         allowed = placeholders_for(WorkflowId(wid))
         for j, step in _items(script, "steps"):
             texts: list[tuple[tuple[str | int, ...], Any]] = [(("text",), step.get("text"))]
-            texts += [
-                (("branches", k, "text"), b.get("text")) for k, b in _items(step, "branches")
-            ]
+            texts += [(("branches", k, "text"), b.get("text")) for k, b in _items(step, "branches")]
             for where, text in texts:
                 if not isinstance(text, str):
                     continue

@@ -87,10 +87,10 @@ def key_lines(text: str) -> dict[tuple[str | int, ...], int]:
                 multiline = ""
             continue
         if array is not None:
-            if stripped and not stripped.startswith("#") and not stripped.startswith("]"):
-                if array_depth == 1:
-                    lines.setdefault((*array, element), number)
-                    element += 1
+            starts_element = stripped and not stripped.startswith(("#", "]"))
+            if starts_element and array_depth == 1:
+                lines.setdefault((*array, element), number)
+                element += 1
             array_depth += _depth(stripped)
             if array_depth <= 0:
                 array = None

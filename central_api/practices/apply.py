@@ -120,8 +120,14 @@ def plan(session: Session, pf: PracticeFile) -> Plan:
     return out
 
 
-def _log(session: Session, kind: ChangeKind, record_id: str, practice_id: str, version: int,
-         now: datetime) -> None:
+def _log(
+    session: Session,
+    kind: ChangeKind,
+    record_id: str,
+    practice_id: str,
+    version: int,
+    now: datetime,
+) -> None:
     feed.lock_for_write(session)
     session.add(
         models.ChangeLog(
@@ -174,8 +180,12 @@ def apply_file(
         session.flush()
         _log(session, ChangeKind.PRACTICE, pid, pid, 1, now)
         audit.record(
-            session, actor_id=None, action="practice.create", resource=f"practice:{pid}",
-            client=client, at=now,
+            session,
+            actor_id=None,
+            action="practice.create",
+            resource=f"practice:{pid}",
+            client=client,
+            at=now,
         )
     elif changes.practice_fields:
         for key, value in _identity(pf).items():
@@ -184,8 +194,12 @@ def apply_file(
         practice.version += 1
         _log(session, ChangeKind.PRACTICE, pid, pid, practice.version, now)
         audit.record(
-            session, actor_id=None, action="practice.update", resource=f"practice:{pid}",
-            client=client, at=now,
+            session,
+            actor_id=None,
+            action="practice.update",
+            resource=f"practice:{pid}",
+            client=client,
+            at=now,
         )
 
     users: dict[str, models.User] = {}
@@ -208,8 +222,12 @@ def apply_file(
             session.add(user)
             session.flush()
             audit.record(
-                session, actor_id=None, action="user.create", resource=f"user:{user.id}",
-                client=client, at=now,
+                session,
+                actor_id=None,
+                action="user.create",
+                resource=f"user:{user.id}",
+                client=client,
+                at=now,
             )
             if issue_codes:
                 result.setup_codes[person.username] = issue_setup_code(session, user.id, now=now)
@@ -217,8 +235,12 @@ def apply_file(
             user.role = person.role.value
             user.display_name = person.display_name
             audit.record(
-                session, actor_id=None, action="user.update", resource=f"user:{user.id}",
-                client=client, at=now,
+                session,
+                actor_id=None,
+                action="user.update",
+                resource=f"user:{user.id}",
+                client=client,
+                at=now,
             )
         users[person.username] = user
         if person.username in changes.joining_staff or person.username in changes.new_staff:
@@ -231,17 +253,24 @@ def apply_file(
             )
         )
         audit.record(
-            session, actor_id=None, action="practice.member-remove", resource=f"user:{user.id}",
-            client=client, at=now,
+            session,
+            actor_id=None,
+            action="practice.member-remove",
+            resource=f"user:{user.id}",
+            client=client,
+            at=now,
         )
 
-    author = users.get(by) or session.scalars(
-        select(models.User).where(models.User.username == by)
-    ).first()
+    author = (
+        users.get(by)
+        or session.scalars(select(models.User).where(models.User.username == by)).first()
+    )
     if author is None:
         raise PracticeApplyError(f"no user {by!r} (--by names the admin or supervisor applying)")
     if author.role not in APPLIERS:
-        raise PracticeApplyError(f"{by} is a {author.role}; only admins and supervisors apply files")
+        raise PracticeApplyError(
+            f"{by} is a {author.role}; only admins and supervisors apply files"
+        )
 
     latest = latest_scripts(session, pid)
     for script in pf.scripts:
@@ -264,11 +293,19 @@ def apply_file(
         session.flush()
         result.drafts[script.workflow] = row.id
         audit.record(
-            session, actor_id=author.id, action="script.draft", resource=f"script:{row.id}",
-            client=client, at=now,
+            session,
+            actor_id=author.id,
+            action="script.draft",
+            resource=f"script:{row.id}",
+            client=client,
+            at=now,
         )
     audit.record(
-        session, actor_id=author.id, action="practice.apply", resource=f"practice:{pid}",
-        client=client, at=now,
+        session,
+        actor_id=author.id,
+        action="practice.apply",
+        resource=f"practice:{pid}",
+        client=client,
+        at=now,
     )
     return result

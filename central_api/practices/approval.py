@@ -49,7 +49,9 @@ def approve_script(
     elif approver.role != Role.ADMIN.value:
         raise ApprovalError(403, "forbidden", "only a supervisor or an admin approves scripts")
     if script.status != "draft":
-        raise ApprovalError(409, "not-a-draft", f"version {script.version} is already {script.status}")
+        raise ApprovalError(
+            409, "not-a-draft", f"version {script.version} is already {script.status}"
+        )
     if script.author_id == approver.id:
         raise ApprovalError(
             403, "own-draft", "a script is approved by someone other than its author"

@@ -34,7 +34,9 @@ def add_parser(sub: Any, db: argparse.ArgumentParser) -> None:
         "apply", parents=[db], help="apply the file in one transaction (all or nothing)"
     )
     apply.add_argument("file", type=Path)
-    apply.add_argument("--by", required=True, metavar="USERNAME", help="the admin or supervisor applying")
+    apply.add_argument(
+        "--by", required=True, metavar="USERNAME", help="the admin or supervisor applying"
+    )
     apply.add_argument("--json", action="store_true", help="print the result as JSON")
     export = actions.add_parser("export", parents=[db], help="write a practice as a file")
     export.add_argument("practice_id", metavar="ID")
@@ -46,7 +48,9 @@ def add_parser(sub: Any, db: argparse.ArgumentParser) -> None:
     )
     approve.add_argument("practice_id", metavar="ID")
     approve.add_argument("workflow")
-    approve.add_argument("--by", required=True, metavar="USERNAME", help="the approving supervisor or admin")
+    approve.add_argument(
+        "--by", required=True, metavar="USERNAME", help="the approving supervisor or admin"
+    )
 
 
 def _read(path: Path) -> str:
@@ -122,7 +126,9 @@ def _apply(args: argparse.Namespace, factory: Any) -> int:
     if result.drafts:
         print("script drafts await approval by a supervisor or admin other than you:")
         for workflow in result.drafts:
-            print(f"  assistant-api practice approve-script {model.practice.id} {workflow} --by NAME")
+            print(
+                f"  assistant-api practice approve-script {model.practice.id} {workflow} --by NAME"
+            )
     return 0
 
 
@@ -160,7 +166,9 @@ def _drafts(args: argparse.Namespace, factory: Any) -> int:
         ).all()
         authors = {u.id: u.username for u in session.scalars(select(models.User))}
         for row in rows:
-            print(f"{row.id}  {row.workflow} v{row.version}  by {authors.get(row.author_id or '', '?')}")
+            print(
+                f"{row.id}  {row.workflow} v{row.version}  by {authors.get(row.author_id or '', '?')}"
+            )
         if not rows:
             print("no drafts")
     return 0

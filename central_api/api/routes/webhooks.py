@@ -20,7 +20,7 @@ router = APIRouter(prefix="/v1", tags=["webhooks"])
     status_code=201,
     response_model=MissedCallOut,
     operation_id="missed_call",
-    responses=responses(401),
+    responses=responses(401, 409),
     summary="A missed call: the caller's open recovery task, or a new one (unmatched callers too)",
 )
 def post_missed_call(
