@@ -14,6 +14,7 @@ from central_api.api.routes import (
     escalations,
     health,
     me,
+    practice_setup,
     presence,
     sync,
     tasks,
@@ -31,4 +32,5 @@ ALL_ROUTERS: list[APIRouter] = [
     attempts.router,
     escalations.router,
     webhooks.router,
+    practice_setup.router,
 ]
