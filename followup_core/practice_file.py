@@ -444,15 +444,15 @@ def _check_only(holidays: dict[str, Any]) -> list[Problem]:
 def _check_week(hours: dict[str, Any]) -> list[Problem]:
     """Hours past midnight must close before the next weekday opens."""
     spans: dict[int, list[tuple[int, int]]] = {}
-    for day, values in hours.items():
-        if day not in WEEKDAYS or not isinstance(values, list):
+    for name, values in hours.items():
+        if name not in WEEKDAYS or not isinstance(values, list):
             continue
         for value in values:
             try:
                 opens, closes = parse_span(str(value))
             except ValueError:
                 continue
-            spans.setdefault(WEEKDAYS.index(day), []).append(span_minutes(opens, closes))
+            spans.setdefault(WEEKDAYS.index(name), []).append(span_minutes(opens, closes))
     problems = []
     for day, day_spans in spans.items():
         late = max(c for _, c in day_spans) - 24 * 60

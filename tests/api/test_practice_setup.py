@@ -273,12 +273,14 @@ def test_a_practice_that_does_not_run_missed_calls_refuses_them(
     path = tmp_path / "reactivation.toml"
     path.write_text(text)
     result = _apply(capsys, db, path)
-    with ApiServer(db, env={"ASSISTANT_API_TRIGGER_INTERVAL": "0"}) as server:
-        with httpx.Client(base_url=server.url, timeout=30) as c:
-            response = c.post(
-                "/v1/triggers/missed-call",
-                headers={"X-Practice-Key": result["webhook_key"]},
-                json={"caller_phone": "+13125550123", "called_at": datetime.now(UTC).isoformat()},
-            )
+    with (
+        ApiServer(db, env={"ASSISTANT_API_TRIGGER_INTERVAL": "0"}) as server,
+        httpx.Client(base_url=server.url, timeout=30) as c,
+    ):
+        response = c.post(
+            "/v1/triggers/missed-call",
+            headers={"X-Practice-Key": result["webhook_key"]},
+            json={"caller_phone": "+13125550123", "called_at": datetime.now(UTC).isoformat()},
+        )
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "workflow-not-run"
