@@ -37,7 +37,7 @@ from central_api.assignment import Assigner, announce_task
 from central_api.core.security import token_digest
 from central_api.errors import ApiError
 from central_api.feed import lock_for_write, log_task
-from central_api.practices.state import enabled_workflows, workflow_setting
+from central_api.practices.state import enabled_workflows, practice_workflow, workflow_setting
 from central_api.serialize import practice_out
 from central_api.work import hold, raise_escalation, touch
 from followup_core.business_time import PracticeCalendar
@@ -339,11 +339,19 @@ def _escalate_failed_contact(session: Session, now: datetime, out: _Progress) ->
     """Tasks that ran out of attempts without reaching anyone, and nobody was told."""
     route = EscalationRoute.REPEATED_FAILED_CONTACT
     told = select(models.Escalation.task_id).where(models.Escalation.route == str(route))
+    # Each practice may set its own max attempts (its file): select with the lowest
+    # limit in use, then hold each task to its own practice's.
+    configs = {p.id: dict(p.config or {}) for p in session.scalars(select(models.Practice))}
     for workflow_id, workflow in WORKFLOWS.items():
+        limits = {
+            pid: practice_workflow(cfg, workflow_id).policy.max_attempts
+            for pid, cfg in configs.items()
+        }
+        lowest = min([workflow.policy.max_attempts, *limits.values()])
         rows = session.scalars(
             select(models.Task).where(
                 models.Task.workflow == str(workflow_id),
-                models.Task.attempts >= workflow.policy.max_attempts,
+                models.Task.attempts >= lowest,
                 or_(
                     and_(
                         models.Task.status == str(TaskStatus.FAILED),
@@ -355,6 +363,8 @@ def _escalate_failed_contact(session: Session, now: datetime, out: _Progress) ->
             )
         ).all()
         for task in rows:
+            if task.attempts < limits.get(task.practice_id, workflow.policy.max_attempts):
+                continue
             try:
                 raise_escalation(
                     session,

@@ -7,7 +7,8 @@ so that export → apply is a no-op: both go through the same functions.
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import replace
+from datetime import date, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 from central_api import models
 from followup_core.enums import Channel, WorkflowId
 from followup_core.practice_file import WEEKDAYS, PracticeFile, ScriptFile
-from followup_core.workflows import WORKFLOWS
+from followup_core.workflows import WORKFLOWS, AttemptPolicy, Workflow
 
 APPROVAL_KEYS = ("approved_by", "approved_at")
 
@@ -161,3 +162,24 @@ def export_data(session: Session, practice: models.Practice) -> dict[str, Any]:
             for u in members(session, practice.id)
         ],
     }
+
+
+def practice_workflow(config: dict[str, Any] | None, workflow: WorkflowId) -> Workflow:
+    """The catalogue's workflow with the practice's response target and attempt policy
+    (max attempts, minimum spacing, calling window); the catalogue's own without them."""
+    base = WORKFLOWS[workflow]
+    setting = workflow_setting(config or {}, workflow.value)
+    if setting is None:
+        return base
+    opens, closes = (time.fromisoformat(t) for t in setting["calling_window"].split("-"))
+    policy = AttemptPolicy(
+        max_attempts=int(setting["max_attempts"]),
+        min_spacing=timedelta(minutes=int(setting["min_spacing_minutes"])),
+        window_start=opens,
+        window_end=closes,
+    )
+    return replace(
+        base,
+        policy=policy,
+        response_target=timedelta(minutes=int(setting["response_target_minutes"])),
+    )

@@ -284,3 +284,87 @@ def test_a_practice_that_does_not_run_missed_calls_refuses_them(
         )
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "workflow-not-run"
+
+
+def test_the_practice_attempt_policy_is_the_one_used(
+    tmp_path: Path, db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "one-try.toml"
+    path.write_text(EXAMPLE.read_text().replace("max_attempts = 3", "max_attempts = 1"))
+    result = _apply(capsys, db, path)
+    assert (
+        cli(
+            capsys,
+            "practice",
+            "approve-script",
+            PID,
+            "missed-call-recovery",
+            "--db",
+            db,
+            "--by",
+            "helen.brooks",
+        )[0]
+        == 0
+    )
+    with (
+        ApiServer(db, env={"ASSISTANT_API_TRIGGER_INTERVAL": "0"}) as server,
+        httpx.Client(base_url=server.url, timeout=30) as c,
+    ):
+        code = result["setup_codes"]["sam.ortiz"]
+        assert (
+            c.post(
+                "/v1/auth/setup",
+                json={"username": "sam.ortiz", "code": code, "password": "pw-sam-12345"},
+            ).status_code
+            == 204
+        )
+        token = _login(c, "sam.ortiz", "pw-sam-12345").json()["token"]
+        missed = c.post(
+            "/v1/triggers/missed-call",
+            headers={"X-Practice-Key": result["webhook_key"]},
+            json={"caller_phone": "+13125550124", "called_at": datetime.now(UTC).isoformat()},
+        )
+        task_id = missed.json()["task_id"]
+        now = datetime.now(UTC).isoformat()
+        attempt_id = "0b5c7d2e-6a51-4f4e-9a0e-1c2d3e4f5a6b"
+        posted = c.post(
+            "/v1/attempts",
+            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": attempt_id},
+            json={
+                "id": attempt_id,
+                "task_id": task_id,
+                "task_version": 1,
+                "channel": "phone",
+                "outcome": "no-answer",
+                "started_at": now,
+                "ended_at": now,
+                "identity_verified": False,
+                "next_step": None,
+                "notes": "",
+                "script_id": None,
+                "script_version": None,
+                "escalation": None,
+            },
+        )
+        assert posted.status_code == 201, posted.text
+        # One attempt is this practice's limit (the catalogue's is three).
+        assert posted.json()["task"]["status"] == "failed"
+        assert posted.json()["task"]["business_status"] == "max-attempts-reached"
+
+
+def test_a_seeded_practice_exports_to_a_file_that_applies_as_a_no_op(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = f"sqlite:///{tmp_path / 'seeded.db'}"
+    code, out, err = cli(
+        capsys, "seed", "--db", db, "--size", "100", "--demo-password", "seeded-pw-123", "--json"
+    )
+    assert code == 0, err
+    for practice in json.loads(out)["practices"]:
+        exported = tmp_path / f"{practice['id']}.toml"
+        assert (
+            cli(capsys, "practice", "export", practice["id"], "--db", db, "-o", str(exported))[0]
+            == 0
+        )
+        code, out, _ = cli(capsys, "practice", "diff", str(exported), "--db", db)
+        assert (code, out.strip()) == (0, "no changes")
