@@ -17,14 +17,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from central_api import audit, feed, models
 from central_api.core.security import token_digest
 from central_api.practices.setup_codes import UNUSABLE_PASSWORD, issue_setup_code
-from central_api.practices.state import comparable_body, config_for, latest_scripts, members
-from followup_core.enums import ChangeKind, Role
+from central_api.practices.state import (
+    comparable_body,
+    config_for,
+    enabled_workflows,
+    latest_scripts,
+    members,
+)
+from followup_core.enums import TERMINAL_STATUSES, ChangeKind, Role
 from followup_core.practice_file import PracticeFile
 
 APPLIERS = frozenset({Role.ADMIN.value, Role.SUPERVISOR.value})
@@ -46,6 +52,8 @@ class Plan:
     changed_staff: list[str] = field(default_factory=list)
     joining_staff: list[str] = field(default_factory=list)
     leaving_staff: list[str] = field(default_factory=list)
+    # Informative: open work of workflows the file turns off (left open, not cancelled).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -69,6 +77,7 @@ class Plan:
         out += [f"~ staff {name}" for name in self.changed_staff]
         out += [f"+ staff {name} joins the practice" for name in self.joining_staff]
         out += [f"- staff {name} leaves the practice" for name in self.leaving_staff]
+        out += [f"! {note}" for note in self.notes]
         return out or ["no changes"]
 
 
@@ -98,6 +107,22 @@ def plan(session: Session, pf: PracticeFile) -> Plan:
         for key, value in config_for(pf).items():
             if stored.get(key) != value:
                 out.practice_fields.append(key)
+        turned_off = enabled_workflows(stored) - {w.value for w in pf.workflow_ids()}
+        for wid in sorted(turned_off):
+            still_open = session.scalar(
+                select(func.count())
+                .select_from(models.Task)
+                .where(
+                    models.Task.practice_id == pid,
+                    models.Task.workflow == wid,
+                    models.Task.status.not_in([str(s) for s in TERMINAL_STATUSES]),
+                )
+            )
+            if still_open:
+                out.notes.append(
+                    f"{wid} is turned off: its {still_open} open task(s) stay open; "
+                    "no new ones are triggered"
+                )
     latest = latest_scripts(session, pid) if practice is not None else {}
     for script in pf.scripts:
         row = latest.get(script.workflow)

@@ -11,11 +11,13 @@ from typing import Any
 
 import httpx
 import pytest
+import tomlkit
 from sqlalchemy import func, select
 
 from central_api import models
 from central_api.cli import main
 from central_api.db import make_engine, make_session_factory
+from followup_core.practice_toml import render
 from tests.support.server import ApiServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -368,3 +370,14 @@ def test_a_seeded_practice_exports_to_a_file_that_applies_as_a_no_op(
         )
         code, out, _ = cli(capsys, "practice", "diff", str(exported), "--db", db)
         assert (code, out.strip()) == (0, "no changes")
+
+    # Turning workflows off says what happens to their open work (it stays open).
+    data = tomlkit.parse(exported.read_text()).unwrap()
+    data["workflows"] = [w for w in data["workflows"] if w["id"] == "missed-call-recovery"]
+    data["scripts"] = [s for s in data["scripts"] if s["workflow"] == "missed-call-recovery"]
+    one = tmp_path / "one.toml"
+    one.write_text(render(data))
+    code, out, _ = cli(capsys, "practice", "diff", str(one), "--db", db)
+    assert code == 0
+    assert "~ practice workflows" in out
+    assert "! appointment-confirmation is turned off: its" in out
