@@ -1,4 +1,5 @@
-"""`assistant-api`: serve, migrate, seed, create-user and audit verify.
+"""`assistant-api`: serve, migrate, seed, create-user, audit verify, and interop's
+`fhir import`, `import-csv` and `telephony-secret` (`central_api.interop.cli`).
 
 Every failure is one clear line on stderr and a non-zero exit, never a
 traceback. Passwords and tokens are never logged; a generated demo password is
@@ -23,6 +24,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from followup_core.enums import Role
 
 PROG = "assistant-api"
+INTEROP_COMMANDS = ("fhir", "import-csv", "telephony-secret")
 CLI_CLIENT = "assistant-api cli"
 
 
@@ -96,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="audit log tools")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
     audit_sub.add_parser("verify", parents=[db], help="check the audit log's hash chain")
+
+    from central_api.interop.cli import add_parsers as add_interop_parsers
+
+    add_interop_parsers(sub, db)
     return parser
 
 
@@ -290,6 +296,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "audit":
             return cmd_audit_verify(args)
+        if args.command in INTEROP_COMMANDS:
+            from central_api.interop.cli import InteropCliError
+            from central_api.interop.cli import run as run_interop
+
+            try:
+                return run_interop(args, _db_url(args.db))
+            except InteropCliError as exc:
+                raise CliError(str(exc)) from None
         if args.command == "practice":
             return cmd_practice(args)
         return COMMANDS[args.command](args)

@@ -322,3 +322,86 @@ class AuditEntry(Base):
     client: Mapped[str] = mapped_column(String(100))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class MissedCall(Base):
+    """One missed call as the phone system reported it (interop, revision 0005).
+
+    Every call is a row, whatever came of it, so the metrics can count them:
+    `caller_kind` is `matched` (a patient's number), `unmatched` (a real number
+    nobody on file has), `withheld` (`withheld_reason` says how the provider
+    reported it) or `invalid` (not a number that can exist; never called back).
+    `call_sid` is the provider's call id: a callback repeated by the provider
+    finds its row and changes nothing. The raw caller text is never stored.
+    """
+
+    __tablename__ = "missed_calls"
+    __table_args__ = (
+        UniqueConstraint("practice_id", "call_sid", name="uq_missed_calls_practice_call_sid"),
+        Index("ix_missed_calls_practice_called_at", "practice_id", "called_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    practice_id: Mapped[str] = mapped_column(ForeignKey("practices.id"))
+    call_sid: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    source: Mapped[str] = mapped_column(String(16))  # json | twilio
+    call_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    caller_kind: Mapped[str] = mapped_column(String(16))
+    withheld_reason: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    caller_e164: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    caller_extension: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    called_at: Mapped[datetime] = mapped_column()
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    task_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class TelephonyAccount(Base):
+    """A practice's telephony provider account: the secret its callbacks are signed with.
+
+    The provider computes the signature from this secret, so it is kept as given
+    (a hash could not verify an HMAC); it never appears in an API answer or a log.
+    """
+
+    __tablename__ = "telephony_accounts"
+
+    practice_id: Mapped[str] = mapped_column(ForeignKey("practices.id"), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16))  # twilio (and compatible providers)
+    auth_token: Mapped[str] = mapped_column(String(128))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ExternalId(Base):
+    """An identifier another system gave one of our records (FHIR `system|value`, a CSV key).
+
+    A re-import finds the record by it and changes nothing when nothing changed.
+    `system` is the identifier's system URI; a FHIR resource's own logical id is
+    kept too, as system `urn:assistant-tui:fhir-id` and value `Type/id`, so a
+    later Bundle's references (`Patient/123`) still resolve.
+    """
+
+    __tablename__ = "external_ids"
+    __table_args__ = (Index("ix_external_ids_record", "record_id"),)
+
+    practice_id: Mapped[str] = mapped_column(ForeignKey("practices.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    system: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(64))
+
+
+class AppointmentStatusChange(Base):
+    """An appointment's status history (booked, confirmed, fulfilled, noshow, cancelled),
+    with when we learned it (`recorded_at`, UTC) and when the source says it changed
+    (`source_at`, e.g. FHIR `meta.lastUpdated`), so a no-show figure can be computed."""
+
+    __tablename__ = "appointment_status_changes"
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    appointment_id: Mapped[str] = mapped_column(ForeignKey("appointments.id"), index=True)
+    practice_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(16))  # fhir | csv
+    source_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
@@ -334,7 +334,14 @@ class MissedCallIn(WireModel):
 
 
 class MissedCallOut(WireModel):
-    task_id: Id
+    """What a reported call became. `task_id` is None when there is no one to call back
+    (a withheld caller id, a number that cannot exist) or the call was not missed
+    (a provider's `completed` status); `call_id` is the recorded call (None if not
+    recorded); `caller` is matched, unmatched, withheld or invalid."""
+
+    task_id: Id | None = None
+    call_id: Id | None = None
+    caller: Literal["matched", "unmatched", "withheld", "invalid"] | None = None
 
 
 # --- sync feed and audit -----------------------------------------------------

@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     lease_minutes: int = Field(default=15, gt=0)
     # Threads running the synchronous routes (anyio's threadpool; its default is 40).
     worker_threads: int = Field(default=16, ge=2, le=256)
+    # The address telephony providers call us at (`https://api.example.org`), when a
+    # proxy stands in front: their request signature covers the URL they called.
+    # Unset: the URL of the request as it reached us.
+    public_url: str | None = None
 
     @field_validator("db")
     @classmethod

@@ -32,7 +32,10 @@ MAX_EXAMPLES = 15
 #   a documented 400 `bad-cursor`;
 # - an attempt or escalation can be schema-valid and still wrong in ways JSON
 #   Schema cannot express (ended before it started, an outcome code the workflow
-#   does not have, a float where the strict wire schema wants an integer): 422.
+#   does not have, a float where the strict wire schema wants an integer): 422;
+# - FHIR: a page token is opaque like a cursor, and a `_lastUpdated` string the
+#   schema allows may still not be a FHIR date (400); a Bundle can be JSON-Schema
+#   valid and still not valid R4, or name resources we cannot place (422).
 CONFIG = """
 [generation]
 allow-extra-parameters = false
@@ -45,6 +48,15 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403",
 include-path-regex = "^/v1/(attempts|escalations)$"
 include-method = "POST"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422", "429"]
+
+[[operations]]
+include-path-regex = "^/v1/fhir/(Task|Communication)$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "429"]
+
+[[operations]]
+include-path-regex = "^/v1/fhir$"
+include-method = "POST"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "422", "429"]
 """
 
 

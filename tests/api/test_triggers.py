@@ -220,17 +220,19 @@ def test_a_missed_call_from_a_patient_opens_one_recovery_task(api: ApiHarness) -
     )
     assert abs((task.due_at - expected_due).total_seconds()) < 5
     # Calling again before anyone called back is the same piece of work.
-    assert _missed(api, practice["webhook_key"], patient.phone) == (201, body)
+    again_status, again = _missed(api, practice["webhook_key"], patient.phone)
+    assert again_status == 201 and again["task_id"] == body["task_id"]
+    assert again["call_id"] != body["call_id"]  # each call is recorded
 
 
 def test_an_unknown_caller_gets_an_unmatched_task(api: ApiHarness) -> None:
     practice = api.practice(1)
-    status, body = _missed(api, practice["webhook_key"], "+1 (999) 555-0142")
+    status, body = _missed(api, practice["webhook_key"], "+1 (646) 555-0142")
     assert status == 201
     with api.session() as s:
         task = s.get(models.Task, str(body["task_id"]))
         assert task is not None
-    assert task.patient_id is None and task.caller_phone == "+19995550142"
+    assert task.patient_id is None and task.caller_phone == "+16465550142"
     assert task.practice_id == practice["id"]
 
 
@@ -250,7 +252,7 @@ def test_missed_calls_go_to_an_available_assistant_first(api: ApiHarness) -> Non
         "/v1/presence", json={"state": "available"}
     )
     assert presence.status_code == 200
-    status, body = _missed(api, practice["webhook_key"], "+19995550177")
+    status, body = _missed(api, practice["webhook_key"], "+16465550177")
     assert status == 201
     with api.session() as s:
         task = s.get(models.Task, str(body["task_id"]))

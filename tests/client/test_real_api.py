@@ -212,7 +212,7 @@ async def test_missed_call_webhook(real_api: RealApi) -> None:
     async with ApiClient(real_api.url) as api:
         out = await api.missed_call(
             practice["webhook_key"],
-            MissedCallIn(caller_phone="+15550100999", called_at=datetime.now(UTC)),
+            MissedCallIn(caller_phone="+16465550199", called_at=datetime.now(UTC)),
         )
         assert out.task_id
         with pytest.raises(Unauthorized):

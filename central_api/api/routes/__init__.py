@@ -12,6 +12,7 @@ from central_api.api.routes import (
     audit,
     auth,
     escalations,
+    fhir,
     health,
     me,
     practice_setup,
@@ -32,5 +33,6 @@ ALL_ROUTERS: list[APIRouter] = [
     attempts.router,
     escalations.router,
     webhooks.router,
+    fhir.router,
     practice_setup.router,
 ]

@@ -1,7 +1,7 @@
 """practice set-up: script drafts and approval, one-time staff set-up codes
 
 Revision ID: 0004_practice
-Revises: 0001
+Revises: 0005_interop
 Create Date: 2026-11-30
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004_practice"
-down_revision: str | None = "0001"
+down_revision: str | None = "0005_interop"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

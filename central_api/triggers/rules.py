@@ -1,42 +1,33 @@
-"""Where new work comes from: the periodic job and the missed-call webhook.
-
-`run_once(session)` opens what is due and nobody has opened yet:
+"""The rules of the periodic job: what opens which task.
 
 - appointment-confirmation tasks for booked appointments in the next 48 hours;
 - intake-completion tasks for appointments in the next 7 days whose patient's
   intake is not complete;
 - referral-follow-up tasks for referrals still `sent`/`received` after 7 days;
-- re-opens (on-hold → ready) tasks whose `next_attempt_at` has come, unless an
+- re-opens (on-hold -> ready) tasks whose `next_attempt_at` has come, unless an
   escalation is still open on them;
 - raises `repeated-failed-contact` for tasks that reached their workflow's
   maximum attempts without one.
 
-It is idempotent (a second run finds nothing to do) and runs in one
-transaction; with several API processes on one PostgreSQL a transaction-scoped
-advisory lock lets only one of them run it at a time (the others skip).
+Each rule only adds rows to the caller's session and counts them on a
+`Progress`; the runner (`triggers.runner`) owns the transaction, the job lock
+and the batching. Every rule is idempotent: what it opened it never opens twice.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import hmac
 import logging
-import os
-import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import Select, and_, or_, select, text
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
-from central_api import audit, models
+from central_api import models
 from central_api.assignment import Assigner, announce_task
-from central_api.core.security import token_digest
 from central_api.errors import ApiError
-from central_api.feed import lock_for_write, log_task
+from central_api.feed import log_task
 from central_api.practices.state import enabled_workflows, practice_workflow, workflow_setting
 from central_api.serialize import practice_out
 from central_api.work import hold, raise_escalation, touch
@@ -61,17 +52,14 @@ log = logging.getLogger(__name__)
 CONFIRM_AHEAD = timedelta(hours=48)
 INTAKE_AHEAD = timedelta(days=7)
 REFERRAL_AGE = timedelta(days=7)
-DEFAULT_INTERVAL_SECONDS = 60.0
-# pg_try_advisory_xact_lock key of the periodic job ("trigger" in ASCII).
-JOB_LOCK_KEY = 0x74726967676572
 SYSTEM_ACTOR = "system"
-# Changes committed together by the job (one transaction, one audit row each).
-BATCH_SIZE = 500
-_TERMINAL = [str(s) for s in TERMINAL_STATUSES]
+TERMINAL = [str(s) for s in TERMINAL_STATUSES]
 
 
 @dataclass
 class RunSummary:
+    """What one pass of the job did (counts of changes, and the new tasks' ids)."""
+
     confirmations: int = 0
     intakes: int = 0
     referrals: int = 0
@@ -85,7 +73,16 @@ class RunSummary:
         return self.confirmations + self.intakes + self.referrals
 
 
-class _Practices:
+class Progress(Protocol):
+    """Where a rule counts its changes (the runner commits every few of them)."""
+
+    summary: RunSummary
+
+    def add(self, what: str) -> None:
+        """Count one change under `what` (a `RunSummary` counter's name)."""
+
+
+class Practices:
     """Per-practice calendars, assigners and current scripts, built on first use."""
 
     def __init__(self, session: Session) -> None:
@@ -142,7 +139,7 @@ class _Practices:
 
 def open_task(
     session: Session,
-    practices: _Practices,
+    practices: Practices,
     *,
     practice_id: str,
     workflow: WorkflowId,
@@ -207,9 +204,11 @@ def _focused_by(workflow: WorkflowId) -> Select[str | None]:
     )
 
 
-def _open_confirmations(
-    session: Session, practices: _Practices, now: datetime, out: _Progress
+def open_confirmations(
+    session: Session, practices: Practices, now: datetime, out: Progress
 ) -> None:
+    """Appointment-confirmation tasks for booked visits in the next `CONFIRM_AHEAD` (48 h);
+    due before the visit at the latest, urgent inside 24 h."""
     rows = session.scalars(
         select(models.Appointment)
         .where(
@@ -243,7 +242,9 @@ def _open_confirmations(
         out.summary.task_ids.append(task.id)
 
 
-def _open_intakes(session: Session, practices: _Practices, now: datetime, out: _Progress) -> None:
+def open_intakes(session: Session, practices: Practices, now: datetime, out: Progress) -> None:
+    """Intake-completion tasks for visits in the next `INTAKE_AHEAD` (7 days) whose patient's
+    intake is not complete; at most one open intake task per patient."""
     rows = session.scalars(
         select(models.Appointment)
         .join(models.Patient, models.Patient.id == models.Appointment.patient_id)
@@ -263,7 +264,7 @@ def _open_intakes(session: Session, practices: _Practices, now: datetime, out: _
         session.scalars(
             select(models.Task.patient_id).where(
                 models.Task.workflow == str(WorkflowId.INTAKE_COMPLETION),
-                models.Task.status.not_in(_TERMINAL),
+                models.Task.status.not_in(TERMINAL),
                 models.Task.patient_id.is_not(None),
             )
         ).all()
@@ -288,7 +289,8 @@ def _open_intakes(session: Session, practices: _Practices, now: datetime, out: _
         out.summary.task_ids.append(task.id)
 
 
-def _open_referrals(session: Session, practices: _Practices, now: datetime, out: _Progress) -> None:
+def open_referrals(session: Session, practices: Practices, now: datetime, out: Progress) -> None:
+    """Referral-follow-up tasks for referrals still sent/received after `REFERRAL_AGE` (7 days)."""
     rows = session.scalars(
         select(models.Referral)
         .where(
@@ -315,7 +317,9 @@ def _open_referrals(session: Session, practices: _Practices, now: datetime, out:
         out.summary.task_ids.append(task.id)
 
 
-def _reopen_retries(session: Session, now: datetime, out: _Progress) -> None:
+def reopen_retries(session: Session, now: datetime, out: Progress) -> None:
+    """On-hold tasks whose `next_attempt_at` (UTC) has come go back to ready, unless an
+    escalation on them is still open (escalated work waits for the named contact)."""
     open_escalations = select(models.Escalation.task_id).where(
         models.Escalation.status != str(EscalationStatus.RESOLVED)
     )
@@ -335,7 +339,7 @@ def _reopen_retries(session: Session, now: datetime, out: _Progress) -> None:
         out.add("reopened")
 
 
-def _escalate_failed_contact(session: Session, now: datetime, out: _Progress) -> None:
+def escalate_failed_contact(session: Session, now: datetime, out: Progress) -> None:
     """Tasks that ran out of attempts without reaching anyone, and nobody was told."""
     route = EscalationRoute.REPEATED_FAILED_CONTACT
     told = select(models.Escalation.task_id).where(models.Escalation.route == str(route))
@@ -357,7 +361,7 @@ def _escalate_failed_contact(session: Session, now: datetime, out: _Progress) ->
                         models.Task.status == str(TaskStatus.FAILED),
                         models.Task.business_status == MAX_ATTEMPTS_STATUS,
                     ),
-                    models.Task.status.not_in(_TERMINAL),
+                    models.Task.status.not_in(TERMINAL),
                 ),
                 models.Task.id.not_in(told),
             )
@@ -383,211 +387,3 @@ def _escalate_failed_contact(session: Session, now: datetime, out: _Progress) ->
             touch(task, now)
             log_task(session, task)
             out.add("escalated")
-
-
-class _LostLock(Exception):
-    """Another process took the job lock between two batches."""
-
-
-def _take_job_lock(session: Session) -> bool:
-    """PostgreSQL: this transaction holds the job lock (or another process runs the job)."""
-    if session.get_bind().dialect.name != "postgresql":
-        return True  # SQLite: every transaction already holds the write lock
-    got = session.execute(
-        text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": JOB_LOCK_KEY}
-    ).scalar_one()
-    if got:
-        lock_for_write(session)  # before any task row is updated
-    return bool(got)
-
-
-class _Progress:
-    """Counts what the run did and commits every `batch` changes, so a large first run
-    (thousands of tasks after an import) never holds SQLite's write lock for long."""
-
-    def __init__(self, session: Session, summary: RunSummary, batch: int) -> None:
-        self.session = session
-        self.summary = summary
-        self.batch = batch
-        self._pending = 0
-
-    def add(self, what: str) -> None:
-        setattr(self.summary, what, getattr(self.summary, what) + 1)
-        self._pending += 1
-        if self._pending >= self.batch:
-            self.commit()
-            if not _take_job_lock(self.session):
-                raise _LostLock
-
-    def commit(self) -> None:
-        if self._pending:
-            audit.record(
-                self.session,
-                actor_id=None,
-                action="trigger.run",
-                resource=f"changes:{self._pending}",
-                client="trigger-job",
-            )
-        self.session.commit()
-        self._pending = 0
-
-
-def run_once(
-    session: Session, *, now: datetime | None = None, batch: int = BATCH_SIZE
-) -> RunSummary:
-    """One pass of the periodic job, committed every `batch` changes (each batch whole)."""
-    now = now or models.utcnow()
-    session.commit()  # a fresh transaction: fresh snapshot, SQLite write lock
-    out = RunSummary()
-    if not _take_job_lock(session):
-        session.rollback()
-        out.skipped = True
-        return out
-    progress = _Progress(session, out, batch)
-    try:
-        practices = _Practices(session)
-        # No autoflush: the new rows go to the database in batched flushes at commit,
-        # not one INSERT per row each time a lookup would trigger a flush.
-        with session.no_autoflush:
-            _open_confirmations(session, practices, now, progress)
-            _open_intakes(session, practices, now, progress)
-            _open_referrals(session, practices, now, progress)
-            _reopen_retries(session, now, progress)
-            _escalate_failed_contact(session, now, progress)
-        progress.commit()
-    except _LostLock:
-        session.rollback()
-        out.skipped = True  # the other process finishes the work
-    except BaseException:
-        session.rollback()
-        raise
-    return out
-
-
-# --- the missed-call webhook ---------------------------------------------------------
-
-
-def practice_for_key(session: Session, key: str | None) -> models.Practice | None:
-    """The practice whose webhook key this is, compared in constant time."""
-    if not key or len(key) > 256:
-        return None
-    digest = token_digest(key)
-    found: models.Practice | None = None
-    # Compare against every practice (a handful) so timing does not reveal which matched.
-    for practice in session.scalars(select(models.Practice)):
-        if hmac.compare_digest(practice.webhook_key_hash, digest):
-            found = practice
-    return found
-
-
-_NOT_DIGITS = re.compile(r"[^0-9]")
-
-
-def phone_candidates(raw: str) -> list[str]:
-    """The spellings a stored (E.164) number may have for what a phone system sent."""
-    digits = _NOT_DIGITS.sub("", raw)
-    out = [raw.strip()]
-    if len(digits) == 10:
-        out.append(f"+1{digits}")
-    elif digits:
-        out.append(f"+{digits}")
-    return list(dict.fromkeys(out))
-
-
-def missed_call(
-    session: Session, practice: models.Practice, *, caller_phone: str, called_at: datetime
-) -> models.Task:
-    """The task for a missed call: the caller's open one, or a new one (caller commits).
-
-    Raises ApiError 409 `workflow-not-run` when the practice does not run
-    missed-call recovery (its practice file leaves it out).
-    """
-    if str(WorkflowId.MISSED_CALL_RECOVERY) not in enabled_workflows(practice.config or {}):
-        raise ApiError(409, "workflow-not-run", "this practice does not run missed-call recovery")
-    candidates = phone_candidates(caller_phone)
-    patient = session.scalars(
-        select(models.Patient)
-        .where(models.Patient.practice_id == practice.id, models.Patient.phone.in_(candidates))
-        .order_by(models.Patient.id)
-        .limit(1)
-    ).first()
-    open_stmt = select(models.Task).where(
-        models.Task.practice_id == practice.id,
-        models.Task.workflow == str(WorkflowId.MISSED_CALL_RECOVERY),
-        models.Task.status.not_in(_TERMINAL),
-    )
-    if patient is not None:
-        open_stmt = open_stmt.where(models.Task.patient_id == patient.id)
-    else:
-        open_stmt = open_stmt.where(
-            models.Task.patient_id.is_(None), models.Task.caller_phone.in_(candidates)
-        )
-    existing = session.scalars(open_stmt.order_by(models.Task.created_at).limit(1)).first()
-    if existing is not None:
-        # A second call before anyone called back is the same piece of work.
-        return existing
-    return open_task(
-        session,
-        _Practices(session),
-        practice_id=practice.id,
-        workflow=WorkflowId.MISSED_CALL_RECOVERY,
-        triggered_at=called_at,
-        patient_id=patient.id if patient else None,
-        caller_phone=candidates[-1] if patient is None else None,
-        priority=Priority.URGENT,
-        next_action="Call back the missed caller",
-    )
-
-
-# --- the periodic loop ------------------------------------------------------------------
-
-
-def interval_from_env() -> float:
-    """`ASSISTANT_API_TRIGGER_INTERVAL` seconds (default 60); 0 or less turns the job off."""
-    raw = os.environ.get("ASSISTANT_API_TRIGGER_INTERVAL", "")
-    try:
-        return float(raw) if raw.strip() else DEFAULT_INTERVAL_SECONDS
-    except ValueError:
-        log.warning("ignoring ASSISTANT_API_TRIGGER_INTERVAL: not a number")
-        return DEFAULT_INTERVAL_SECONDS
-
-
-async def run_periodically(session_factory: Callable[[], Session], interval: float) -> None:
-    """Run the job every `interval` seconds until cancelled; a failed pass is logged, not fatal."""
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            await asyncio.to_thread(_run_with_new_session, session_factory)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("periodic trigger job failed; retrying next interval")
-
-
-def _run_with_new_session(session_factory: Callable[[], Session]) -> RunSummary:
-    with session_factory() as session:
-        summary = run_once(session)
-    if summary.created or summary.reopened or summary.escalated:
-        log.info(
-            "trigger job: %d new tasks, %d re-opened, %d escalated",
-            summary.created,
-            summary.reopened,
-            summary.escalated,
-        )
-    return summary
-
-
-def start_trigger_job(session_factory: Callable[[], Session]) -> asyncio.Task[None] | None:
-    """Start the periodic job on the running loop (from the app's lifespan); None if off."""
-    interval = interval_from_env()
-    if interval <= 0:
-        return None
-    return asyncio.create_task(run_periodically(session_factory, interval), name="trigger-job")
-
-
-async def stop_trigger_job(job: asyncio.Task[None] | None) -> None:
-    if job is None:
-        return
-    job.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await job

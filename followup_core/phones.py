@@ -1,0 +1,179 @@
+"""Caller numbers as phone systems send them, parsed with `phonenumbers` (libphonenumber).
+
+What a provider puts in a caller-id field is one of three things:
+
+- a number, in any spelling: national (`(201) 555-0123`), international
+  (`+1 201 555 0123`, or with the region's international dialling prefix,
+  `011 44 20 7946 0958` from the US), dotted, a `tel:` URI (RFC 3966), with an
+  extension kept apart (`x136`, `ext. 136`, `;ext=136`) → `ParsedPhone`, whose
+  `e164` is what patients are matched on and callbacks dialled;
+- a withheld caller id: a word (`anonymous`, `restricted`, `private`, `unknown`,
+  `unavailable`, `blocked`, `withheld`, a SIP `anonymous@…` URI) or one of the
+  placeholder numbers providers substitute for it (Twilio documents
+  +266696687 "ANONYMOUS", +7378742833 "RESTRICTED", +2562533 "BLOCKED",
+  +8656696 "UNKNOWN" and +86282452253 "UNAVAILABLE": the letters on a keypad)
+  → `WithheldCaller`; nobody can call it back, and two of them are not the
+  same caller;
+- anything else → `InvalidPhone` (raised by `parse_phone`).
+
+Pure functions, no I/O. The region is an ISO 3166-1 alpha-2 code (`US`, `GB`):
+the practice's, for numbers written the national way.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberFormat
+
+from followup_core.errors import FollowupError
+
+DEFAULT_REGION = "US"
+MAX_INPUT = 64  # longer than any caller id field; refused before parsing
+
+
+class WithheldReason(StrEnum):
+    """How the provider reported a withheld caller id (the metrics count by this)."""
+
+    ANONYMOUS = "anonymous"
+    RESTRICTED = "restricted"
+    PRIVATE = "private"
+    UNKNOWN = "unknown"
+    UNAVAILABLE = "unavailable"
+    BLOCKED = "blocked"
+    PLACEHOLDER = "placeholder"  # a provider's stand-in number
+    EMPTY = "empty"  # no caller id at all
+
+
+class InvalidPhone(FollowupError):
+    """The text is not a phone number that could exist (never stored as a callback)."""
+
+    code = "invalid-phone"
+
+
+@dataclass(frozen=True)
+class ParsedPhone:
+    """A real number: `e164` (`+12015550123`), `extension` (digits) or None, and `region`
+    (the number's own region code, e.g. `GB` for a UK caller of a US practice)."""
+
+    e164: str
+    extension: str | None
+    region: str | None
+    valid: bool  # libphonenumber's full validity (a number that can be dialled)
+
+
+@dataclass(frozen=True)
+class WithheldCaller:
+    """A caller id the provider withheld or replaced by a placeholder."""
+
+    reason: WithheldReason
+
+
+_WORDS: dict[str, WithheldReason] = {
+    "anonymous": WithheldReason.ANONYMOUS,
+    "restricted": WithheldReason.RESTRICTED,
+    "private": WithheldReason.PRIVATE,
+    "private number": WithheldReason.PRIVATE,
+    "unknown": WithheldReason.UNKNOWN,
+    "unavailable": WithheldReason.UNAVAILABLE,
+    "blocked": WithheldReason.BLOCKED,
+    "withheld": WithheldReason.PRIVATE,
+    "no caller id": WithheldReason.UNKNOWN,
+    "out of area": WithheldReason.UNAVAILABLE,
+}
+
+# Digits of the placeholder numbers providers send instead of a withheld caller id
+# (Twilio's documented set; compatible providers reuse it). Compared on digits only,
+# with or without the leading +.
+PLACEHOLDER_DIGITS = frozenset({"266696687", "7378742833", "2562533", "8656696", "86282452253"})
+
+_NON_DIGITS = re.compile(r"\D")
+_EXTENSION = re.compile(r";|x|ext", re.IGNORECASE)
+_SIP = re.compile(r"^sips?:([^@;]*)@", re.IGNORECASE)
+
+
+def withheld_reason(raw: str | None) -> WithheldReason | None:
+    """Why this caller id is not a number to call back, or None if it may be one."""
+    if raw is None:
+        return WithheldReason.EMPTY
+    text = raw.strip().strip('"').strip()
+    if not text:
+        return WithheldReason.EMPTY
+    sip = _SIP.match(text)
+    if sip:
+        text = sip.group(1)
+    lowered = " ".join(text.lower().replace("_", " ").split())
+    if lowered in _WORDS:
+        return _WORDS[lowered]
+    digits = _NON_DIGITS.sub("", _EXTENSION.split(text, maxsplit=1)[0])
+    if digits in PLACEHOLDER_DIGITS or (
+        digits.startswith("1") and digits[1:] in PLACEHOLDER_DIGITS
+    ):
+        return WithheldReason.PLACEHOLDER
+    return None
+
+
+_TEL_EXT = re.compile(r";ext=([0-9]{1,20})", re.IGNORECASE)
+
+
+def _ext_first(text: str) -> str:
+    """RFC 3966 lets `;ext=` follow `;phone-context=`; libphonenumber reads it only
+    before, so move it there."""
+    if not text.lower().startswith("tel:"):
+        return text
+    match = _TEL_EXT.search(text)
+    if match is None:
+        return text
+    rest = text[: match.start()] + text[match.end() :]
+    head, sep, params = rest.partition(";")
+    return f"{head};ext={match.group(1)}{sep}{params}"
+
+
+def parse_phone(raw: str, region: str | None = DEFAULT_REGION) -> ParsedPhone:
+    """Parse `raw` as written in `region`; raises `InvalidPhone` unless it is a possible
+    number (right length for its country). `valid` says whether it can really be dialled."""
+    if len(raw) > MAX_INPUT:
+        raise InvalidPhone("the phone number is too long")
+    text = _ext_first(raw.strip())
+    try:
+        number = phonenumbers.parse(text, (region or DEFAULT_REGION).upper())
+    except NumberParseException as exc:
+        raise InvalidPhone("not a phone number") from exc
+    if not phonenumbers.is_possible_number(number):
+        raise InvalidPhone("not a possible phone number for its country")
+    return ParsedPhone(
+        e164=phonenumbers.format_number(number, PhoneNumberFormat.E164),
+        extension=number.extension or None,
+        region=phonenumbers.region_code_for_number(number),
+        valid=phonenumbers.is_valid_number(number),
+    )
+
+
+def classify_caller(
+    raw: str | None, region: str | None = DEFAULT_REGION
+) -> ParsedPhone | WithheldCaller:
+    """A caller id as a number or a withheld caller; raises `InvalidPhone` otherwise."""
+    reason = withheld_reason(raw)
+    if reason is not None:
+        return WithheldCaller(reason)
+    assert raw is not None
+    return parse_phone(raw, region)
+
+
+def normalise_stored(raw: str, region: str | None = DEFAULT_REGION) -> str:
+    """The E.164 spelling to store for a patient's number (`InvalidPhone` if impossible)."""
+    return parse_phone(raw, region).e164
+
+
+def region_of(phone: str | None, default: str = DEFAULT_REGION) -> str:
+    """The region of an E.164 number (a practice's own line), else `default`."""
+    if not phone:
+        return default
+    try:
+        number = phonenumbers.parse(phone, None)
+    except NumberParseException:
+        return default
+    return phonenumbers.region_code_for_number(number) or default
