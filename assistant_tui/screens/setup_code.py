@@ -26,6 +26,15 @@ SetupPassword = Callable[[str, str, str], Awaitable[None]]
 MIN_PASSWORD = 8  # the server's rule (SetupRequest.password)
 
 
+# One line under the form saying what the focused field wants.
+STEP_HINTS = {
+    "username": "Your username, as your manager gave it.",
+    "code": "The set-up code your manager gave you (dashes and case do not matter).",
+    "new-password": f"Choose a password: at least {MIN_PASSWORD} characters.",
+    "again": "Type the same password again, then Enter.",
+}
+
+
 @dataclass(frozen=True)
 class PasswordChosen:
     username: str
@@ -69,6 +78,7 @@ class SetupCodeScreen(Screen[PasswordChosen | None]):
     SetupCodeScreen Input { margin-bottom: 1; }
     SetupCodeScreen #setup-error { color: $error; height: auto; }
     SetupCodeScreen #setup-busy { color: $text-muted; height: auto; }
+    SetupCodeScreen #setup-step { color: $text-muted; height: auto; }
     """
 
     BINDINGS = [
@@ -96,12 +106,18 @@ class SetupCodeScreen(Screen[PasswordChosen | None]):
                 placeholder="New password", password=True, id="new-password", max_length=256
             )
             yield Input(placeholder="New password again", password=True, id="again", max_length=256)
+            yield Static(STEP_HINTS["code"], id="setup-step")
             yield Static("", id="setup-busy")
             yield Static("", id="setup-error")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#code" if self._initial_username else "#username", Input).focus()
+        self._move_to("#code" if self._initial_username else "#username")
+
+    def _move_to(self, selector: str) -> None:
+        """Focus a field now (not on the next idle) and say what it wants."""
+        self.set_focus(self.query_one(selector, Input))
+        self.query_one("#setup-step", Static).update(STEP_HINTS[selector.lstrip("#")])
 
     @property
     def error_text(self) -> str:
@@ -115,15 +131,15 @@ class SetupCodeScreen(Screen[PasswordChosen | None]):
 
     @on(Input.Submitted, "#username")
     def _to_code(self) -> None:
-        self.query_one("#code", Input).focus()
+        self._move_to("#code")
 
     @on(Input.Submitted, "#code")
     def _to_password(self) -> None:
-        self.query_one("#new-password", Input).focus()
+        self._move_to("#new-password")
 
     @on(Input.Submitted, "#new-password")
     def _to_again(self) -> None:
-        self.query_one("#again", Input).focus()
+        self._move_to("#again")
 
     @on(Input.Submitted, "#again")
     def _submit(self) -> None:
@@ -147,7 +163,7 @@ class SetupCodeScreen(Screen[PasswordChosen | None]):
     def _clear_passwords(self) -> None:
         self.query_one("#new-password", Input).value = ""
         self.query_one("#again", Input).value = ""
-        self.query_one("#new-password", Input).focus()
+        self._move_to("#new-password")
 
     @work(exclusive=True, group="setup-code", exit_on_error=False)
     async def _set_password(self, username: str, code: str, password: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import sys
 import time
@@ -36,21 +37,37 @@ def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> str:
     return out
 
 
-def _type_until_shown(tmux: Tmux, text: str, shown: Callable[[str], str]) -> None:
-    """Type into a field a key has just focused: resend the first character until the
-    screen shows it there (focus moves a moment after the key), then the rest."""
+def _type_field(
+    tmux: Tmux, text: str, *, landed: Callable[[str], bool], strayed: Callable[[str], bool]
+) -> None:
+    """Type into a field that Enter has just focused.
+
+    Textual moves focus a moment after the key, so the first character may still
+    reach the previous field: send it, and if the screen shows it landed there
+    (`strayed`), rub it out and send it again, until the new field shows it
+    (`landed`). Then the rest.
+    """
     head, rest = text[:1], text[1:]
-    for _ in range(5):
+    for _ in range(6):
         tmux.type_text(head)
         try:
-            tmux.wait_text(shown(head), within=3)
-            break
+            screen = tmux.wait_for(
+                lambda s: landed(s) or strayed(s), "the first character", within=5
+            )
         except TmuxError:
             continue
+        if landed(screen):
+            break
+        tmux.send("BSpace")
+        tmux.wait_for(lambda s: not strayed(s), "the stray character to go", within=5)
     else:
         raise TmuxError(f"{head!r} never reached the field:\n{tmux.last_screen}")
     tmux.type_text(rest)
-    tmux.wait_text(shown(text), within=10)
+
+
+def _dots(screen: str) -> list[int]:
+    """The lengths of the masked password fields on screen, top to bottom."""
+    return [len(m.group(1)) for m in re.finditer(r"▊  (•+)\s*▎", screen)]
 
 
 def _poll(condition: Callable[[], Any], what: str, within: float = 60.0) -> Any:
@@ -119,18 +136,26 @@ def test_new_practice_one_workflow_set_up_code_sign_in_and_work(
             "HOME": str(tmp_path),
             "TERM": "xterm-256color",
         }
-        tmux.start([sys.executable, "-m", "assistant_tui.cli", "--server", server.url], env)
+        argv = [sys.executable, "-m", "assistant_tui.cli", "--server", server.url]
+        tmux.start([*argv, "--user", "sam.ortiz"], env)
         try:
             tmux.wait_text("F2: I have a set-up code", within=30)
             tmux.send("F2")
             tmux.wait_text("choose your password", within=20)
-            _type_until_shown(tmux, "sam.ortiz", lambda typed: typed)
+            # The username comes from --user; the code field has the focus.
+            _type_field(tmux, code, landed=lambda s: code[:1] + " " in s, strayed=lambda s: False)
+            tmux.wait_text(code, within=10)
+            # Each Enter moves on to the next field, which the hint line names: wait
+            # for it before typing, so no key reaches the field just left.
             tmux.send("Enter")
-            _type_until_shown(tmux, code, lambda typed: typed)
+            tmux.wait_text("Choose a password", within=10)
+            tmux.type_text(password)
+            n = len(password)
+            tmux.wait_for(lambda s: _dots(s) == [n], "the new password")
             tmux.send("Enter")
-            _type_until_shown(tmux, password, lambda typed: "•" * len(typed))
-            tmux.send("Enter")
-            _type_until_shown(tmux, password, lambda typed: "•" * len(typed) + " ")
+            tmux.wait_text("Type the same password again", within=10)
+            tmux.type_text(password)
+            tmux.wait_for(lambda s: _dots(s) == [n, n], "the password again")
             tmux.send("Enter")
             # Set up, then signed in with the new password: the cache passphrase comes next.
             tmux.wait_text("Step 1 of 2", within=60)
