@@ -19,6 +19,7 @@ environment:
 
 examples:
   assistant-tui demo                        try it: embedded API, synthetic practice
+  assistant-tui demo --as supervisor        the same, signed in as the demo supervisor
   assistant-tui --server https://api.example.org --user avery
   assistant-tui sync --server URL --user NAME --json
   assistant-tui script-preview practice.toml missed-call-recovery
@@ -68,11 +69,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="start an embedded central API on the synthetic practice and open the workspace",
         description=(
             "Seed a synthetic practice into a fresh SQLite file under DATA_DIR/demo, start "
-            "the central API on 127.0.0.1, sign in the demo assistant, sync and open the "
-            "workspace. A simulated phone system reports missed calls while it runs. The "
-            "API URL, demo login and cache passphrase are written to DATA_DIR/demo/demo.json "
-            "(mode 0600). Quitting the workspace stops the server."
+            "the central API on 127.0.0.1, sign in the demo assistant (or, with --as, the "
+            "seeded supervisor, trainer or manager), sync and open that role's view. A "
+            "simulated phone system reports missed calls while it runs. The API URL, demo "
+            "login and cache passphrase are written to DATA_DIR/demo/demo.json (mode 0600). "
+            "Quitting stops the server."
         ),
+    )
+    demo.add_argument(
+        "--as",
+        dest="as_role",
+        choices=["assistant", "supervisor", "trainer", "manager"],
+        default="assistant",
+        help="sign in as the seeded user of this role and open its view (default: assistant)",
     )
     demo.add_argument(
         "--size",

@@ -17,7 +17,6 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from assistant_tui.keymap import key_for
 from assistant_tui.timefmt import clock
 from followup_core.enums import Channel
 
@@ -94,8 +93,9 @@ def history_lines(context: TaskContext) -> list[str]:
 class PatientPane(VerticalScroll, can_focus=True):
     BORDER_TITLE = "Patient"
 
-    def __init__(self, **kwargs: str) -> None:
+    def __init__(self, *, identity_key: str = "F4", **kwargs: str) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.identity_key = identity_key  # the key `workspace.identity` is on now
         self._shown_context: TaskContext | None = None
         self._verified = False
 
@@ -126,6 +126,7 @@ class PatientPane(VerticalScroll, can_focus=True):
             verified.update("\n".join(verified_lines(context)))
         else:
             self.border_subtitle = "identity NOT verified"
-            key = key_for("app.identity", getattr(self.app, "settings_keymap", {}))
-            verified.update(f"[dim]More after identity is verified ({key}).[/dim]")
+            verified.update(
+                f"[dim]More after identity is verified ({escape(self.identity_key)}).[/dim]"
+            )
         history.update("[b]Attempts[/b]\n" + "\n".join(history_lines(context)))

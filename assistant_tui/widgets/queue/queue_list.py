@@ -7,7 +7,8 @@ cost of a repaint is the height of the pane, not the length of the queue.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import bisect
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -19,13 +20,22 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from assistant_tui.keymap import QUEUE
+from assistant_tui import actions
 from assistant_tui.timefmt import countdown, short
 from assistant_tui.widgets.queue.rows import WORKFLOW_SHORT, matches, search_text, urgency
+from followup_core.enums import Priority
 
 # Annotations only: importing local_cache pulls in SQLAlchemy.
 if TYPE_CHECKING:
     from local_cache.views import QueueRow
+
+
+RANK = {priority: rank for rank, priority in enumerate(Priority)}
+
+
+def sort_key(row: QueueRow) -> tuple[int, datetime, str]:
+    """The queue's order: most urgent priority, then earliest due, then task id."""
+    return (RANK[row.priority], row.due_at, row.task_id)
 
 
 HEADER = f"{'':2} {'PRIO':<7} {'SLA':>6} {'WORKFLOW':<11} {'PATIENT':<16} {'TRY':>3} {'NEXT':>9}"
@@ -45,7 +55,7 @@ def format_row(row: QueueRow, flag: str, now: datetime, tz: str, held: bool = Fa
 class QueueList(ScrollView, can_focus=True):
     """Rows of the queue; Enter opens the highlighted task."""
 
-    BINDINGS = QUEUE
+    BINDINGS = actions.bindings("queue")
     COMPONENT_CLASSES = {
         "queue--cursor",
         "queue--overdue",
@@ -81,8 +91,10 @@ class QueueList(ScrollView, can_focus=True):
         self._clock = clock
         self._tz_for = tz_for
         self._all: list[QueueRow] = []
+        self._by_id: dict[str, QueueRow] = {}
         self._search: list[str] = []
-        self._visible: list[int] = []  # indexes into _all that pass the filter
+        # Indexes into _all that pass the filter (a range when there is none).
+        self._visible: Sequence[int] = range(0)
         self._filter: list[str] = []
         self.open_task_id: str | None = None
         # Escalated this session: on hold until the server's copy arrives.
@@ -91,39 +103,57 @@ class QueueList(ScrollView, can_focus=True):
     # --- data -------------------------------------------------------------
 
     def set_rows(self, rows: Sequence[QueueRow]) -> None:
+        """Replace every row (a full read: first sync, resync, offline refresh)."""
         keep = self.highlighted_task_id
         self._all = list(rows)
+        self._by_id = {row.task_id: row for row in self._all}
         self._search = []  # built on the first filter: most reloads are never filtered
         self._apply_filter(keep)
 
     def patch_row(self, task_id: str, row: QueueRow | None) -> QueueRow | None:
-        """Put a task's new row in place (None: drop it); returns the row it replaced.
+        """Put one task's new row in place (None: drop it); returns the row it replaced."""
+        return self.patch_rows({task_id: row}).get(task_id)
 
-        After a save the cache hands back the one row that changed, so the list
-        is brought up to date without re-reading 100,000 rows. The row keeps its
-        place: an attempt changes neither priority nor due time, the sort keys.
+    def patch_rows(self, changed: Mapping[str, QueueRow | None]) -> dict[str, QueueRow | None]:
+        """Insert, update or remove rows in sort order; returns the rows they replaced.
+
+        `changed` maps task ids to their new row, or None where the task left the
+        queue. A row moves to where (priority rank, due, id) puts it, the order
+        `LocalCache.queue()` reads; nothing else is re-read or re-sorted, so at
+        100,000 tasks a patch costs two binary searches and a list shift per row.
+        The cursor stays on the task it was on, or, if that task left, on the
+        row that moved up into its place.
         """
-        index = next((i for i, r in enumerate(self._all) if r.task_id == task_id), None)
-        if index is None:
-            return None
         keep = self.highlighted_task_id
-        old = self._all[index]
-        if row is None:
-            del self._all[index]
-            if self._search:
-                del self._search[index]
-        else:
-            self._all[index] = row
-            if self._search:
-                self._search[index] = search_text(row)
-        if keep == task_id and row is None:
-            # The cursor stays where it was: on the row that moved up into its place.
-            position = self.cursor
+        position = self.cursor
+        replaced: dict[str, QueueRow | None] = {}
+        for task_id, row in changed.items():
+            old = self._by_id.pop(task_id, None)
+            replaced[task_id] = old
+            if old is not None:
+                index = self._index_of(old)
+                del self._all[index]
+                if self._search:
+                    del self._search[index]
+            if row is not None:
+                index = bisect.bisect_left(self._all, sort_key(row), key=sort_key)
+                self._all.insert(index, row)
+                self._by_id[task_id] = row
+                if self._search:
+                    self._search.insert(index, search_text(row))
+        if keep is not None and keep not in self._by_id:
             self._apply_filter(None)
             self.cursor = position
         else:
             self._apply_filter(keep)
-        return old
+        return replaced
+
+    def _index_of(self, row: QueueRow) -> int:
+        """Where `row` (an object in the list) is: a binary search on its sort key."""
+        index = bisect.bisect_left(self._all, sort_key(row), key=sort_key)
+        while self._all[index] is not row:
+            index += 1
+        return index
 
     def set_filter(self, text: str) -> None:
         self._filter = text.lower().split()
@@ -144,13 +174,18 @@ class QueueList(ScrollView, can_focus=True):
                 if matches(self._filter, text, urgency(self._all[i], now))
             ]
         else:
-            self._visible = list(range(len(self._all)))
-        self.virtual_size = Size(self.size.width, len(self._visible))
+            self._visible = range(len(self._all))
+        self._set_virtual_height(len(self._visible))
         position = self._position_of(keep) if keep else None
         self.cursor = position if position is not None else 0
         self.refresh()
 
     def _position_of(self, task_id: str) -> int | None:
+        row = self._by_id.get(task_id)
+        if row is None:
+            return None
+        if isinstance(self._visible, range):
+            return self._index_of(row)
         for position, index in enumerate(self._visible):
             if self._all[index].task_id == task_id:
                 return position
@@ -173,6 +208,16 @@ class QueueList(ScrollView, can_focus=True):
     def highlighted_task_id(self) -> str | None:
         if 0 <= self.cursor < len(self._visible):
             return self._all[self._visible[self.cursor]].task_id
+        return None
+
+    def has(self, task_id: str) -> bool:
+        """Whether the task is in the queue (filtered or not); O(1)."""
+        return task_id in self._by_id
+
+    def task_at(self, position: int) -> str | None:
+        """The task id at a position of the filtered list (None past its end)."""
+        if 0 <= position < len(self._visible):
+            return self._all[self._visible[position]].task_id
         return None
 
     def next_after(self, task_id: str) -> str | None:
@@ -255,4 +300,24 @@ class QueueList(ScrollView, can_focus=True):
         return strip.crop(scroll_x, scroll_x + width)
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self._visible))
+        self._set_virtual_height(len(self._visible))
+
+    def _set_virtual_height(self, rows: int) -> None:
+        """Set the scrollable height without a layout pass of the whole screen.
+
+        `virtual_size` is a layout reactive: each change re-lays-out and redraws
+        every widget on the screen (~100 ms with the workspace's panes on a
+        loaded machine), yet the list's own box does not depend on it. So the
+        value is set quietly and only the scrollbar is updated; a full layout
+        happens only when the scrollbar appears or goes, which changes the box.
+        """
+        size = Size(self.size.width, rows)
+        if size == self.virtual_size:
+            return
+        had_scrollbar = self.show_vertical_scrollbar
+        self.set_reactive(QueueList.virtual_size, size)
+        self._scroll_update(size)
+        if self.show_vertical_scrollbar != had_scrollbar:
+            self.refresh(layout=True)
+        else:
+            self.refresh()

@@ -16,7 +16,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from assistant_tui.keymap import SCRIPT
+from assistant_tui import actions
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class ShownScript:
 
 
 class ScriptPane(Vertical, can_focus=True):
-    BINDINGS = SCRIPT
+    BINDINGS = actions.bindings("script")
     BORDER_TITLE = "Script"
 
     step: reactive[int] = reactive(0)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 class StatusBar(Static):
     online: reactive[bool] = reactive(False)
+    live: reactive[bool] = reactive(False)  # the server's event stream is connected
     outbox: reactive[int] = reactive(0)
     attention: reactive[int] = reactive(0)
     agent_state: reactive[AgentState] = reactive(AgentState.AVAILABLE)
@@ -35,6 +36,7 @@ class StatusBar(Static):
 
     def apply_sync(self, status: SyncStatus) -> None:
         self.online = status.online
+        self.live = status.live
         self.outbox = status.outbox_depth
         self.attention = status.needs_attention
 
@@ -44,14 +46,17 @@ class StatusBar(Static):
     def _watch_any(self) -> None:
         self._draw()
 
-    watch_online = watch_outbox = watch_attention = _watch_any
+    watch_online = watch_live = watch_outbox = watch_attention = _watch_any
     watch_agent_state = watch_breaches = watch_practice_tz = _watch_any
     watch_undelivered_escalations = _watch_any
 
     def _draw(self) -> None:
         if not self.is_mounted:
             return
-        link = "[b]● online[/b]" if self.online else "[b reverse] ○ OFFLINE [/]"
+        if not self.online:
+            link = "[b reverse] ○ OFFLINE [/]"
+        else:
+            link = "[b]● live[/b]" if self.live else "[b]● online[/b]"
         parts = [
             link,
             f"outbox {self.outbox}",
@@ -68,6 +73,6 @@ class StatusBar(Static):
                 f"[b reverse] {self.undelivered_escalations} escalation(s) undelivered [/]"
             )
         parts.append(show_clock(self._clock(), self.practice_tz))
-        self.update("  │  ".join(parts))
+        self.update("  │  ".join(parts), layout=False)  # one line, height fixed in app.tcss
         self.set_class(not self.online, "offline")
         self.set_class(self.breaches > 0, "breach")

@@ -1,27 +1,40 @@
-"""The workspace: queue, script, patient context and outcome form on one screen.
+"""The assistant's workspace mode: queue, script, patient context and outcome form.
 
-The screen turns keys into intentions (open this task, this outcome, escalate)
-and asks the App to do the I/O; it never calls the cache itself.
+The screen owns its workers (`workspace_io.py`) and handles their answers as
+messages; the App only hands it the shared services and forwards sync status
+and feed changes. A feed change patches just the changed rows (one worker reads
+them with `LocalCache.queue_rows`); the whole queue is re-read only when the
+feed says so (first sync, `resync`) or, offline, once saving pauses.
 """
 
 from __future__ import annotations
 
+import gc
 import uuid
-from collections.abc import Callable
-from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.events import Key
-from textual.screen import Screen
 from textual.widgets import Input, Static
 
-from assistant_tui import keymap
+from assistant_tui import actions
+from assistant_tui.messages import (
+    AttemptRecorded,
+    ContextLoaded,
+    EscalationRecorded,
+    FeedChanged,
+    QueueLoaded,
+    RefreshRequested,
+    RowsLoaded,
+    UndeliveredEscalations,
+)
+from assistant_tui.modes.workspace_io import WorkspaceWorkers
+from assistant_tui.screens.escalation import EscalationChoice, EscalationScreen, describe
 from assistant_tui.screens.red_flag import RedFlagDecision, RedFlagScreen
+from assistant_tui.services import Services
 from assistant_tui.widgets.footer import LeanFooter
 from assistant_tui.widgets.outcome import OutcomeDraft, OutcomeForm
 from assistant_tui.widgets.patient import PatientPane
@@ -30,12 +43,41 @@ from assistant_tui.widgets.queue.rows import urgency
 from assistant_tui.widgets.script import ScriptPane
 from assistant_tui.widgets.script.shown import shown_script
 from assistant_tui.widgets.status import StatusBar
-from followup_core.enums import Channel, EscalationRoute
-from followup_core.schemas import AttemptIn, EscalationRequest, NextStep
+from followup_core.enums import AgentState, Channel, EscalationRoute
+from followup_core.schemas import AttemptIn, EscalationIn, EscalationRequest, NextStep
 
 # Annotations only: importing local_cache pulls in SQLAlchemy.
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from textual.timer import Timer
+
     from local_cache.views import QueueRow, TaskContext
+
+# Offline, the whole queue is re-read this long after the last save (see
+# `_attempt_recorded`): long enough that a run of saves never waits on a reload.
+RELOAD_AFTER_SAVE_SECONDS = 10.0
+CLOCK_TICK_SECONDS = 30.0
+AGENT_STATES = [AgentState.AVAILABLE, AgentState.ON_CALL, AgentState.WRAP_UP, AgentState.BREAK]
+
+
+def shelve_from_gc() -> None:
+    """Put what is alive now (chiefly the queue's rows) out of the cyclic GC's sight.
+
+    At 100,000 tasks the queue is 100,000 GC-tracked `QueueRow`s that live until
+    the next load; every full collection walked them all (100-400 ms, the p99
+    of a key press). `gc.freeze()` moves every tracked object to the permanent
+    generation, which collections skip. Safe for the rows: they hold only
+    strings, numbers, datetimes and enum members, no reference cycles, so when
+    the next load replaces them reference counting frees them, frozen or not.
+    Other objects frozen here (widgets, say) may later become cyclic garbage
+    that no collection sees: unfreezing and collecting first, at each load,
+    returns those to the collector, so nothing stays uncollected for longer
+    than one queue load.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 PANE_AREAS = {
@@ -46,29 +88,43 @@ PANE_AREAS = {
 }
 
 
-class WorkspaceScreen(Screen[None]):
-    BINDINGS = [
-        *keymap.WORKSPACE,
-        Binding("e", "app.escalate", "Escalate", id="workspace.escalate", show=False),
-        Binding("question_mark", "app.help", "Help", id="workspace.help", show=False),
-    ]
+class WorkspaceScreen(WorkspaceWorkers):
+    """The assistant's four panes, their workers and the live patching of the queue."""
 
-    def __init__(self, clock: Callable[[], datetime], tz_for: Callable[[str], str]) -> None:
-        super().__init__(id="workspace")
-        self._clock = clock
-        self._tz_for = tz_for
+    MODE = "workspace"
+    AREAS = ("workspace", "queue", "script", "patient", "outcome")
+    SHOWS_PHI = True
+    BINDINGS: ClassVar = actions.bindings("workspace")
+
+    def __init__(self, services: Services) -> None:
+        super().__init__(services)
+        self._clock = services.clock
+        self._tz: dict[str, str] = {}
         self.context: TaskContext | None = None
         self.verified = False
         self.opened_at: datetime | None = None
         self._pending_open: str | None = None
-        self.assistant_name: str | None = None
+        user = services.user
+        self.assistant_name: str | None = user.display_name.split()[0] if user else None
+        self.agent_state = AgentState.AVAILABLE
+        self._undelivered: set[str] = set()
+        self._reload_timer: Timer | None = None
+        # Live patching: task ids waiting to be read, whether a read is in flight.
+        self._dirty: set[str] = set()
+        self._rows_in_flight = False
+        self._queue_in_flight = False
+        self.full_reads = 0  # whole-queue reads started (tests and benchmarks count them)
+
+    def _tz_for(self, practice_id: str) -> str:
+        return self._tz.get(practice_id, "UTC")
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="panes"):
             yield QueuePane(self._clock, self._tz_for, id="queue")
             yield ScriptPane(id="script")
             with Vertical(id="side"):
-                yield PatientPane(id="patient")
+                identity = actions.key_for("workspace.identity", self.services.settings.keymap)
+                yield PatientPane(identity_key=identity, id="patient")
                 yield OutcomeForm(self._clock, id="outcome")
         yield Static("", id="banner")
         yield StatusBar(self._clock, id="status")
@@ -76,6 +132,24 @@ class WorkspaceScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one(QueueList).focus()
+        # The panes exist now, so the queue worker's answer has somewhere to go.
+        self.reload_queue()
+        self.set_interval(CLOCK_TICK_SECONDS, self._tick, name="clock")
+        if self.sync is not None:
+            # Supervisors see the team live: say we are here as the workspace opens.
+            self.record_presence(self.agent_state)
+        if self.services.status is not None:
+            self.status.apply_sync(self.services.status)
+
+    def _tick(self) -> None:
+        self.status.tick()
+        self.queue.refresh()
+
+    def reload_queue(self) -> None:
+        """Re-read the whole queue (first sync, resync, offline refresh) in a worker."""
+        self.full_reads += 1
+        self._queue_in_flight = True
+        self.load_queue()
 
     # --- parts ------------------------------------------------------------
 
@@ -95,6 +169,9 @@ class WorkspaceScreen(Screen[None]):
     def status(self) -> StatusBar:
         return self.query_one(StatusBar)
 
+    def help_area(self) -> str:
+        return self.focused_area()
+
     def focused_area(self) -> str:
         node = self.focused
         while node is not None:
@@ -104,7 +181,102 @@ class WorkspaceScreen(Screen[None]):
             node = node.parent  # type: ignore[assignment]
         return "queue"
 
-    # --- data from the App --------------------------------------------------
+    # --- answers from the workers and the sync engine --------------------------
+
+    @on(QueueLoaded)
+    def _queue_loaded(self, message: QueueLoaded) -> None:
+        self._queue_in_flight = False
+        self.apply_queue(message.rows)
+        # After the frame that shows the rows: the collection is not free.
+        self.call_after_refresh(shelve_from_gc)
+        self._read_dirty()
+
+    @on(FeedChanged)
+    def _feed_changed(self, message: FeedChanged) -> None:
+        """The engine applied a pull: patch those rows, or re-read all if it says so."""
+        if message.full:
+            self._dirty.clear()
+            self.reload_queue()
+            return
+        self._dirty.update(message.task_ids)
+        self._read_dirty()
+
+    def _read_dirty(self) -> None:
+        # One read at a time, in order, so an older answer never lands on a newer
+        # one; while the whole queue is being read, the patch waits for it.
+        if self._dirty and not self._rows_in_flight and not self._queue_in_flight:
+            ids = frozenset(self._dirty)
+            self._dirty.clear()
+            self._rows_in_flight = True
+            self.load_rows(ids)
+
+    @on(RowsLoaded)
+    def _rows_loaded(self, message: RowsLoaded) -> None:
+        self._rows_in_flight = False
+        if message.rows:
+            self.apply_rows(message.rows)
+        self._read_dirty()
+
+    def apply_rows(self, rows: dict[str, QueueRow | None]) -> None:
+        """Patch changed rows into the queue and keep the SLA count true."""
+        replaced = self.query_one(QueuePane).patch_rows(rows)
+        now = self._clock()
+        change = 0
+        for task_id, row in rows.items():
+            old = replaced.get(task_id)
+            change -= old is not None and urgency(old, now) == "overdue"
+            change += row is not None and urgency(row, now) == "overdue"
+        self.status.breaches = max(0, self.status.breaches + change)
+        if self.context is None and self.queue.highlighted_task_id is not None:
+            self.open_task(self.queue.highlighted_task_id)
+
+    @on(RefreshRequested)
+    def _refresh(self) -> None:
+        self.reload_queue()
+
+    @on(ContextLoaded)
+    def _context_loaded(self, message: ContextLoaded) -> None:
+        self.apply_context(message.context)
+
+    @on(AttemptRecorded)
+    def _attempt_recorded(self, message: AttemptRecorded) -> None:
+        self.notify(f"Saved: {message.outcome}", timeout=3)
+        self.attempt_saved(message.task_id, message.row)
+        if self.sync is not None:
+            self.sync.kick()  # send it now; the feed's answer patches the row
+        else:
+            # Offline nothing else writes the cache: refresh the outbox count now
+            # and the whole queue once saving pauses (restarted by each save).
+            self.load_status(self.queue.total)
+            if self._reload_timer is not None:
+                self._reload_timer.stop()
+            self._reload_timer = self.set_timer(
+                RELOAD_AFTER_SAVE_SECONDS, self.reload_queue, name="reload-after-save"
+            )
+
+    @on(EscalationRecorded)
+    def _escalation_recorded(self, message: EscalationRecorded) -> None:
+        self._undelivered.add(message.escalation_id)
+        self.status.undelivered_escalations = len(self._undelivered)
+        self._dirty.add(message.task_id)  # its row shows the hold
+        self._read_dirty()
+        if self.sync is not None:
+            self.sync.kick()
+
+    def sync_status_changed(self) -> None:
+        if self.services.status is None or not self.is_mounted:
+            return
+        self.status.apply_sync(self.services.status)
+        if self._undelivered:
+            # Asked of the cache, not inferred from the status: a status published
+            # by a round that began before the escalation would say "0" too early.
+            self.count_undelivered(frozenset(self._undelivered))
+
+    @on(UndeliveredEscalations)
+    def _undelivered_counted(self, message: UndeliveredEscalations) -> None:
+        # Only what was known when the check began can have been delivered since.
+        self._undelivered -= message.known - message.waiting
+        self.status.undelivered_escalations = len(self._undelivered)
 
     def apply_queue(self, rows: list[QueueRow]) -> None:
         self.query_one(QueuePane).set_rows(rows)
@@ -143,7 +315,7 @@ class WorkspaceScreen(Screen[None]):
         self.queue.open_task_id = task_id
         self.queue.select(task_id)
         self.queue.refresh()
-        self.app.load_context(task_id)  # type: ignore[attr-defined]
+        self.load_context(task_id)
 
     def open_after(self, task_id: str) -> None:
         """After documenting `task_id`, open the next task once the save lands."""
@@ -210,7 +382,7 @@ class WorkspaceScreen(Screen[None]):
         self.form.choose(outcome)
         self.script.voicemail = outcome.code == "left-voicemail"
 
-    def toggle_identity(self) -> None:
+    def action_toggle_identity(self) -> None:
         if self.context is None or self.context.patient is None:
             self.notify("No matched patient to verify.", severity="warning")
             return
@@ -237,9 +409,50 @@ class WorkspaceScreen(Screen[None]):
         self.open_task(event.task_id)
         self.script.focus()
 
-    @on(ScriptPane.StepChanged)
-    def _step(self, event: ScriptPane.StepChanged) -> None:
-        pass
+    def action_cycle_agent_state(self) -> None:
+        index = AGENT_STATES.index(self.agent_state) if self.agent_state in AGENT_STATES else -1
+        self.set_agent_state(AGENT_STATES[(index + 1) % len(AGENT_STATES)])
+
+    def action_set_state(self, state: str) -> None:
+        self.set_agent_state(AgentState(state))
+
+    def set_agent_state(self, state: AgentState) -> None:
+        """The assistant's state (contact-centre time in state), shown and sent as presence."""
+        self.agent_state = state
+        self.status.agent_state = state
+        self.record_presence(state)
+
+    def action_escalate(self) -> None:
+        context = self.context
+        if context is None:
+            self.notify("Open a task to escalate it.", severity="warning")
+            return
+        from followup_core.workflows import WORKFLOWS
+
+        routes = list(WORKFLOWS[context.task.workflow].escalation_routes)
+        routes += [r for r in EscalationRoute if r not in routes]
+
+        def chosen(choice: EscalationChoice | None) -> None:
+            if choice is not None:
+                self.escalate(choice)
+
+        self.app.push_screen(EscalationScreen(context.practice, routes), chosen)
+
+    def escalate(self, choice: EscalationChoice) -> None:
+        """Queue an escalation of the open task and say where it went."""
+        context = self.context
+        assert context is not None
+        escalation = EscalationIn(
+            id=uuid.uuid4(), task_id=context.task.id, route=choice.route, reason=choice.reason
+        )
+        self.queue.held.add(context.task.id)
+        instruction = (
+            context.practice.emergency_instruction
+            if choice.route is EscalationRoute.URGENT_SYMPTOM
+            else None
+        )
+        self.banner_escalation(choice.route.value, describe(choice.contact), instruction)
+        self.record_escalation(escalation)
 
     # --- documenting ------------------------------------------------------
 
@@ -277,7 +490,8 @@ class WorkspaceScreen(Screen[None]):
                     None,
                 )
 
-        self.app.push_screen(RedFlagScreen(found), decided)
+        key = actions.key_for("red_flag.escalate", self.services.settings.keymap)
+        self.app.push_screen(RedFlagScreen(found, key), decided)
 
     def _record(self, draft: OutcomeDraft, escalation: EscalationRequest | None) -> None:
         context = self.context
@@ -307,7 +521,7 @@ class WorkspaceScreen(Screen[None]):
             escalation=escalation,
         )
         self.open_after(task.id)
-        self.app.record_attempt(attempt)  # type: ignore[attr-defined]
+        self.record_attempt(attempt)
         self.queue.focus()
 
     # --- banner -----------------------------------------------------------
