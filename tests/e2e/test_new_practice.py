@@ -164,7 +164,7 @@ def test_new_practice_one_workflow_set_up_code_sign_in_and_work(
             tmux.wait_text("Step 2 of 2", within=10)
             tmux.type_text(passphrase)
             tmux.send("Enter")
-            tmux.wait_text("● online", within=60)
+            tmux.wait_for(lambda s: "● online" in s or "● live" in s, "online", within=60)
             screen = tmux.wait_for(lambda s: "missed" in s.lower(), "the missed-call task")
             assert "confirm" not in screen.lower()  # no other workflow's work
 
