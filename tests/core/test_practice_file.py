@@ -85,7 +85,7 @@ def test_each_kind_of_mistake_gets_its_line_and_rule() -> None:
     assert "billing" in route.message
     assert route.line == _line(text, 'id = "missed-call-recovery"')
     assert "unknown workflow 'dental-recall'" in messages
-    assert "'lab result' reveals" in messages and "{patient_name} is not allowed" in messages
+    assert "'lab results' reveals" in messages and "{patient_name} is not allowed" in messages
     assert "TCPA" in messages
 
 
