@@ -23,6 +23,7 @@ examples:
   assistant-tui demo --as supervisor        the same, signed in as the demo supervisor
   assistant-tui --server https://api.example.org --user avery
   assistant-tui sync --server URL --user NAME --json
+  assistant-tui script-preview practice.toml missed-call-recovery
 """
 
 
@@ -149,6 +150,17 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--server", dest="sub_server", metavar="URL", help="central API base URL")
     sync.add_argument("--user", dest="sub_user", metavar="NAME", help="username to sign in as")
     sync.add_argument("--json", action="store_true", help="print the status as one JSON object")
+    preview = sub.add_parser(
+        "script-preview",
+        help="show a practice file's script draft in the script pane, with sample data",
+        description=(
+            "Read FILE (a practice TOML file), fill WORKFLOW's script with synthetic sample "
+            "data and show it in the workspace's script pane: space steps, number keys pick "
+            "branches, v shows the voicemail-safe variant, q quits. Nothing is sent anywhere."
+        ),
+    )
+    preview.add_argument("file", metavar="FILE")
+    preview.add_argument("workflow", metavar="WORKFLOW", help="e.g. missed-call-recovery")
     return parser
 
 
@@ -187,6 +199,10 @@ def _run(args: argparse.Namespace) -> int:
         from assistant_tui.headless import run_sync
 
         return run_sync(args)
+    if args.command == "script-preview":
+        from assistant_tui.preview import run_preview
+
+        return run_preview(args)
     if args.command == "demo":
         from assistant_tui.demo import run_demo
 

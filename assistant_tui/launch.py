@@ -22,6 +22,7 @@ from textual.app import App
 
 from assistant_tui import locations
 from assistant_tui.screens.passphrase import Mode, PassphraseScreen
+from assistant_tui.screens.setup_code import SetupPassword
 from assistant_tui.screens.sign_in import Authenticate, SignedIn, SignInScreen
 
 if TYPE_CHECKING:
@@ -69,8 +70,10 @@ class StartApp(App[Started]):
         keyring_backend: Any = None,
         open_cache: Callable[..., Any] | None = None,
         retention_days: int | None = None,
+        setup: SetupPassword | None = None,
     ) -> None:
         super().__init__()
+        self._setup = setup
         self._retention_days = retention_days
         self.server = server
         self._authenticate = authenticate
@@ -86,6 +89,7 @@ class StartApp(App[Started]):
                 authenticate=self._authenticate,
                 offline_cache_exists=self._exists,
                 username=self._username,
+                setup=self._setup,
             ),
             callback=self._signed_in,
         )
@@ -139,6 +143,7 @@ async def _run(args: argparse.Namespace, data_dir: Path) -> int:
         started = await StartApp(
             server=args.server,
             authenticate=client.login,
+            setup=client.setup_password,
             data_dir=data_dir,
             username=args.user,
             retention_days=settings.retention_days,

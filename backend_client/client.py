@@ -47,6 +47,7 @@ from followup_core.schemas import (
     MissedCallOut,
     PresenceIn,
     PresenceOut,
+    SetupRequest,
     SyncPage,
     TaskDetail,
     UserOut,
@@ -224,6 +225,21 @@ class ApiClient:
         )
         self.token = result.token
         return result
+
+    async def setup_password(self, username: str, code: str, password: str) -> None:
+        """Choose a first password with a one-time set-up code (`POST /v1/auth/setup`).
+
+        Not retried once it may have reached the server: the code works once, so
+        a repeat after a lost answer would be refused. Raises Unauthorized for an
+        unknown, used or expired code.
+        """
+        await self.request(
+            "POST",
+            "/v1/auth/setup",
+            body=SetupRequest(username=username, code=code, password=password),
+            idempotent=False,
+            auth=False,
+        )
 
     async def logout(self) -> None:
         """Revoke the token on the server (if it still can be) and forget it here."""

@@ -91,13 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--practice", action="append", default=[], metavar="ID", help="practice id (repeatable)"
     )
 
+    from central_api.practices.commands import add_parser as add_practice_parser
+
+    _add_practice_rotate_key(add_practice_parser(sub, db), db)
+
     audit = sub.add_parser("audit", help="audit log tools")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
     audit_sub.add_parser("verify", parents=[db], help="check the audit log's hash chain")
-
-    practice = sub.add_parser("practice", help="practice set-up")
-    practice_sub = practice.add_subparsers(dest="practice_command", required=True, metavar="ACTION")
-    _add_practice_rotate_key(practice_sub, db)
 
     from central_api.interop.cli import add_parsers as add_interop_parsers
 
@@ -297,6 +297,21 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_practice(args: argparse.Namespace) -> int:
+    from central_api.db import migrate
+    from central_api.practices.commands import PracticeCliError, run
+
+    def factory(db: str | None) -> Any:
+        url = _db_url(db)
+        migrate(url)
+        return _session_factory(url)
+
+    try:
+        return run(args, factory)
+    except PracticeCliError as exc:
+        raise CliError(str(exc)) from None
+
+
 COMMANDS = {
     "serve": cmd_serve,
     "migrate": cmd_migrate,
@@ -315,7 +330,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "audit":
             return cmd_audit_verify(args)
-        if args.command == "practice":
+        if args.command == "practice" and args.practice_command in PRACTICE_COMMANDS:
             return PRACTICE_COMMANDS[args.practice_command](args)
         if args.command in INTEROP_COMMANDS:
             from central_api.interop.cli import InteropCliError
@@ -325,6 +340,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return run_interop(args, _db_url(args.db))
             except InteropCliError as exc:
                 raise CliError(str(exc)) from None
+        if args.command == "practice":
+            return cmd_practice(args)
         return COMMANDS[args.command](args)
     except CliError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)

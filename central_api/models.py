@@ -123,6 +123,24 @@ class Script(Base):
     # title, approved_by, approved_at, steps, voicemail, do_not_say (ScriptOut minus id/workflow)
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # draft → approved (by a supervisor or admin other than the author) → retired.
+    # Only approved versions enter the feed; an approved body is never edited.
+    status: Mapped[str] = mapped_column(String(16), default="approved", server_default="approved")
+    author_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    approved_by_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class SetupCode(Base):
+    """A new staff member's one-time set-up code, stored only as its SHA-256."""
+
+    __tablename__ = "setup_codes"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class Patient(Base):

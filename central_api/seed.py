@@ -18,17 +18,17 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from central_api import models
-from central_api.core.security import hash_password, token_digest
+from central_api.core.security import hash_password
 from central_api.practice_keys import new_webhook_key
-from central_api.seeding.names import practice_phone
-from central_api.seeding.records import WORKFLOWS, Generator, PracticeWorld, Row, new_uuid
-from central_api.seeding.reference import PRACTICES, STAFF, approved_script_body, practice_config
+from central_api.seeding.records import Generator, PracticeWorld, Row, new_uuid
+from central_api.seeding.reference import PRACTICES, STAFF
 from followup_core.enums import ChangeKind, EscalationRoute, Role
 
 DEFAULT_SIZE = 1000
@@ -100,6 +100,55 @@ def _table(model: type[models.Base]) -> Table:
     return table
 
 
+PRACTICE_FILES = Path(__file__).parent / "seeding" / "practices"
+# Who applies the synthetic files (and so authors their scripts), and who approves
+# them: two different people, as for any practice.
+SEED_AUTHOR = "supervisor"
+SEED_APPROVER = "admin"
+SEED_CLIENT = "assistant-api seed"
+
+
+def _apply_practice_files(
+    session: Session, ref: random.Random, now: datetime
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Apply `seeding/practices/<key>.toml` for every practice, as `practice apply` does,
+    under a per-seed id, and approve their scripts. Returns the ids and webhook keys."""
+    from central_api.practices.apply import apply_file
+    from central_api.practices.approval import approve_script
+    from followup_core.practice_toml import check_text
+
+    ids: dict[str, str] = {}
+    keys: dict[str, str] = {}
+    for spec in PRACTICES:
+        path = PRACTICE_FILES / f"{spec.key}.toml"
+        model, problems = check_text(path.read_text(encoding="utf-8"))
+        if model is None:
+            raise SeedError(f"{path.name}: " + "; ".join(str(p) for p in problems))
+        ids[spec.key] = new_uuid(ref)
+        ref.randbytes(24)  # the draw stays, so every id after it is what this seed always gave
+        # A secret, unlike everything else seeded: from `secrets`, new for every installation.
+        keys[spec.key] = new_webhook_key()
+        model = model.model_copy(
+            update={"practice": model.practice.model_copy(update={"id": ids[spec.key]})}
+        )
+        result = apply_file(
+            session,
+            model,
+            by=SEED_AUTHOR,
+            client=SEED_CLIENT,
+            now=now,
+            new_id=lambda: new_uuid(ref),
+            webhook_key=keys[spec.key],
+            issue_codes=False,
+        )
+        approver = session.scalars(
+            select(models.User).where(models.User.username == SEED_APPROVER)
+        ).one()
+        for script_id in result.drafts.values():
+            approve_script(session, script_id, approver, now=now, client=SEED_CLIENT)
+    return ids, keys
+
+
 def seed_database(
     session: Session,
     *,
@@ -120,91 +169,62 @@ def seed_database(
 
     # Reference data draws from its own stream, so --size never changes these ids.
     ref = random.Random(f"{rng_seed}/reference")
-    practice_rows: list[Row] = []
-    summary_practices: list[dict[str, Any]] = []
-    practice_ids: dict[str, str] = {}
-    contacts: dict[str, dict[str, dict[str, Any]]] = {}
-    for spec in PRACTICES:
-        pid = new_uuid(ref)
-        ref.randbytes(24)  # the draw stays, so every id after it is what this seed always gave
-        # A secret, unlike everything else seeded: from `secrets`, new for every installation.
-        webhook_key = new_webhook_key()
-        config = practice_config(spec, today)
-        practice_ids[spec.key] = pid
-        contacts[spec.key] = {c["route"]: c for c in config["escalation_contacts"]}
-        practice_rows.append(
-            {
-                "id": pid,
-                "name": spec.name,
-                "timezone": spec.timezone,
-                "phone": practice_phone(spec.area_code),
-                "is_training": spec.is_training,
-                "webhook_key_hash": token_digest(webhook_key),
-                "config": config,
-                "version": 1,
-            }
-        )
-        summary_practices.append(
-            {
-                "id": pid,
-                "name": spec.name,
-                "timezone": spec.timezone,
-                "webhook_key": webhook_key,
-                "is_training": spec.is_training,
-            }
-        )
+    practice_ids, webhook_keys = _apply_practice_files(session, ref, now)
+    practice_rows = list(session.scalars(select(models.Practice)))
+    contacts = {
+        key: {
+            c["route"]: c
+            for c in session.get_one(models.Practice, pid).config["escalation_contacts"]
+        }
+        for key, pid in practice_ids.items()
+    }
+    summary_practices = [
+        {
+            "id": practice_ids[spec.key],
+            "name": spec.name,
+            "timezone": spec.timezone,
+            "webhook_key": webhook_keys[spec.key],
+            "is_training": spec.is_training,
+        }
+        for spec in PRACTICES
+    ]
 
+    # Every seeded user signs in with the demo password (no set-up codes).
     password_hash = hash_password(demo_password)
-    user_rows: list[Row] = []
-    membership: list[Row] = []
+    users = {u.username: u for u in session.scalars(select(models.User))}
+    memberships: dict[str, list[str]] = {}
+    for link in session.scalars(select(models.UserPractice)):
+        memberships.setdefault(link.user_id, []).append(link.practice_id)
     summary_users: list[dict[str, Any]] = []
     assistants: dict[str, list[str]] = {spec.key: [] for spec in PRACTICES}
     for staff in STAFF:
-        uid = new_uuid(ref)
-        user_rows.append(
-            {
-                "id": uid,
-                "username": staff.username,
-                "display_name": staff.display_name,
-                "role": staff.role.value,
-                "password_hash": password_hash,
-                "active": True,
-                "failed_logins": 0,
-                "locked_until": None,
-                "created_at": now,
-            }
-        )
-        membership += [{"user_id": uid, "practice_id": practice_ids[k]} for k in staff.practices]
+        user = users[staff.username]
+        user.password_hash = password_hash
         if staff.role == Role.ASSISTANT and staff.works_queue:
             for key in staff.practices:
-                assistants[key].append(uid)
+                assistants[key].append(user.id)
         summary_users.append(
             {
-                "id": uid,
+                "id": user.id,
                 "username": staff.username,
                 "role": staff.role.value,
                 "display_name": staff.display_name,
                 "practice_ids": [practice_ids[k] for k in staff.practices],
             }
         )
+    session.flush()
 
-    script_rows: list[Row] = []
-    scripts: dict[str, dict[str, str]] = {}
-    for spec in PRACTICES:
-        scripts[spec.key] = {}
-        for workflow in WORKFLOWS:
-            sid = new_uuid(ref)
-            scripts[spec.key][workflow.value] = sid
-            script_rows.append(
-                {
-                    "id": sid,
-                    "practice_id": practice_ids[spec.key],
-                    "workflow": workflow.value,
-                    "version": 1,
-                    "body": approved_script_body(workflow.value, approved_by=spec.director),
-                    "active": True,
-                }
+    scripts: dict[str, dict[str, str]] = {
+        key: {
+            s.workflow: s.id
+            for s in session.scalars(
+                select(models.Script).where(
+                    models.Script.practice_id == pid, models.Script.active.is_(True)
+                )
             )
+        }
+        for key, pid in practice_ids.items()
+    }
 
     gen = Generator(random.Random(f"{rng_seed}/records/{size}"), now)
     worlds = [
@@ -231,9 +251,8 @@ def seed_database(
     # The feed's view of each task: attempts take their practice and owner from it.
     task_practice = {t["id"]: t["practice_id"] for t in rec.tasks}
     task_owner = {t["id"]: t["owner_id"] for t in rec.tasks}
+    # Practices and scripts logged their own change rows when applied and approved.
     changes = [
-        *_changes(ChangeKind.PRACTICE, practice_rows, now, practice=lambda r: r["id"]),
-        *_changes(ChangeKind.SCRIPT, script_rows, now),
         *_changes(ChangeKind.PATIENT, rec.patients, now),
         *_changes(ChangeKind.APPOINTMENT, rec.appointments, now),
         *_changes(ChangeKind.REFERRAL, rec.referrals, now),
@@ -249,10 +268,6 @@ def seed_database(
     ]
 
     for model, rows in (
-        (models.Practice, practice_rows),
-        (models.User, user_rows),
-        (models.UserPractice, membership),
-        (models.Script, script_rows),
         (models.Patient, rec.patients),
         (models.Appointment, rec.appointments),
         (models.Referral, rec.referrals),
@@ -270,8 +285,8 @@ def seed_database(
         "practices": summary_practices,
         "counts": {
             "practices": len(practice_rows),
-            "users": len(user_rows),
-            "scripts": len(script_rows),
+            "users": len(users),
+            "scripts": sum(len(v) for v in scripts.values()),
             "patients": len(rec.patients),
             "appointments": len(rec.appointments),
             "referrals": len(rec.referrals),
@@ -279,7 +294,7 @@ def seed_database(
             "open_tasks": open_tasks,
             "attempts": len(rec.attempts),
             "escalations": len(rec.escalations),
-            "change_log": len(changes),
+            "change_log": len(changes) + len(practice_rows) + sum(len(v) for v in scripts.values()),
         },
         "rng_seed": rng_seed,
     }

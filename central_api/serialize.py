@@ -8,10 +8,12 @@ enum members) go through `model_validate` in lax mode from plain Python values.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from central_api import models
 from followup_core.enums import ChangeKind
+from followup_core.holiday_calendars import practice_holidays
 from followup_core.schemas import (
     AppointmentOut,
     AttemptOut,
@@ -37,7 +39,7 @@ def practice_out(p: models.Practice) -> PracticeOut:
             "phone": p.phone,
             "is_training": bool(p.is_training),
             "business_hours": cfg.get("business_hours", []),
-            "holidays": cfg.get("holidays", []),
+            "holidays": practice_holidays(cfg, datetime.now(UTC).date()),
             "escalation_contacts": cfg.get("escalation_contacts", []),
             "emergency_instruction": cfg.get("emergency_instruction", ""),
             "red_flag_phrases": cfg.get("red_flag_phrases", []),

@@ -18,6 +18,7 @@ from central_api.access import Scope, audit_access, task_for_fact
 from central_api.errors import ApiError
 from central_api.events import note_escalation
 from central_api.feed import lock_for_write, log_change, log_task
+from central_api.practices.state import practice_workflow
 from central_api.serialize import attempt_out, escalation_out, practice_out, task_out
 from followup_core import escalation as escalation_rules
 from followup_core.business_time import PracticeCalendar
@@ -28,11 +29,11 @@ from followup_core.enums import (
     EscalationRoute,
     EscalationStatus,
     TaskStatus,
+    WorkflowId,
 )
 from followup_core.errors import FollowupError
 from followup_core.schemas import AttemptCreated, AttemptIn, Consent, EscalationIn, EscalationOut
 from followup_core.task_state import apply_attempt
-from followup_core.workflows import WORKFLOWS
 
 
 def invalid(message: str) -> ApiError:
@@ -125,7 +126,11 @@ def record_attempt(
         return AttemptCreated(
             attempt=attempt_out(existing), task=task_out(task), conflict=bool(existing.conflict)
         )
-    workflow = WORKFLOWS[task.workflow]  # type: ignore[index]
+    owner_practice = session.get(models.Practice, task.practice_id)
+    # The practice's own attempt policy (its file), within the product's limits.
+    workflow = practice_workflow(
+        owner_practice.config if owner_practice else None, WorkflowId(task.workflow)
+    )
     patient = session.get(models.Patient, task.patient_id) if task.patient_id else None
     consent = Consent.model_validate(patient.consent, strict=False) if patient else None
     try:

@@ -4,11 +4,16 @@ Every function takes timezone-aware datetimes (any zone) and returns pendulum
 DateTimes in UTC: stored times are UTC and shown in a local zone. Opening and
 closing times are wall-clock times in the practice's zone, rebuilt per day, so
 daylight-saving changes move them correctly.
+
+Hours may cross midnight: `opens="21:00", closes="02:00"` on a Friday is an
+evening line open from Friday 21:00 to Saturday 02:00 (local). Such a span
+belongs to the day it opens: a holiday on Friday closes it, a holiday on
+Saturday does not.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC as STD_UTC
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -67,8 +72,8 @@ def _wall(day: date, minutes: int, tz: str) -> datetime:
     A wall time skipped by a spring-forward change (02:30) lands after the gap
     (03:30), as pendulum does; fold=0 picks the earlier of a repeated hour.
     """
-    if minutes == _DAY_MINUTES:
-        day, minutes = day + timedelta(days=1), 0
+    if minutes >= _DAY_MINUTES:  # past midnight: the wall clock of a later day
+        day, minutes = day + timedelta(days=minutes // _DAY_MINUTES), minutes % _DAY_MINUTES
     local = datetime(day.year, day.month, day.day, minutes // 60, minutes % 60, tzinfo=zone(tz))
     return local.astimezone(STD_UTC)
 
@@ -84,13 +89,12 @@ class PracticeCalendar:
         self.holidays = frozenset(holidays)
         week: dict[int, list[tuple[int, int]]] = {}
         for h in hours:
-            opens, closes = _minutes(h.opens), _minutes(h.closes)
-            if opens >= closes:
-                raise ValueError(f"weekday {h.weekday} closes ({h.closes}) before it opens")
+            opens, closes = span_minutes(h.opens, h.closes)
             week.setdefault(h.weekday, []).append((opens, closes))
         if not week:
             raise ValueError("a practice calendar needs at least one opening")
         self._week = {day: _merge(spans) for day, spans in week.items()}
+        _check_overnight(self._week)
         # Longest possible run of closed days: a week per holiday, plus one.
         self._max_gap_days = 7 * (len(self.holidays) + 2)
         # Spans per local day, memoised: the periodic job and the cache ask about
@@ -136,8 +140,12 @@ class PracticeCalendar:
         return at.astimezone(zone(self.timezone)).date()
 
     def _openings_from(self, at: datetime) -> Iterator[tuple[datetime, datetime]]:
-        """Opening spans that end after `at`, in order, for ever."""
-        day = self._local_date(at)
+        """Opening spans that end after `at`, in order, for ever.
+
+        The search starts the day before `at`'s local date, where a span that
+        crosses midnight may still be open.
+        """
+        day = self._local_date(at) - timedelta(days=1)
         closed_run = 0
         while True:
             spans = [span for span in self._spans(day) if span[1] > at]
@@ -152,7 +160,12 @@ class PracticeCalendar:
 
     def is_open(self, at: datetime) -> bool:
         utc = _plain_utc(at)
-        return any(opens <= utc < closes for opens, closes in self._spans(self._local_date(utc)))
+        day = self._local_date(utc)
+        return any(
+            opens <= utc < closes
+            for d in (day - timedelta(days=1), day)
+            for opens, closes in self._spans(d)
+        )
 
     def next_open(self, at: datetime) -> DateTime:
         """`at` itself when open, otherwise the next opening."""
@@ -238,6 +251,33 @@ def _in_window(utc: datetime, patient_tz: str, window_start: time, window_end: t
     if utc < closes:
         return utc
     return _wall(day + timedelta(days=1), start_min, patient_tz)
+
+
+def span_minutes(opens: str, closes: str) -> tuple[int, int]:
+    """An opening as minutes after the opening day's midnight: ("21:00", "02:00") is
+    (1260, 1560), a span that closes at 02:00 the next day.
+
+    Raises ValueError for a malformed time or an empty span (opens == closes).
+    """
+    start, end = _minutes(opens), _minutes(closes)
+    if start >= _DAY_MINUTES:
+        raise ValueError(f"{opens!r} is not an opening time (24:00 only closes)")
+    if end == start:
+        raise ValueError(f"opens and closes are both {opens}: an opening needs a length")
+    if end < start:
+        end += _DAY_MINUTES  # closes after midnight
+    return start, end
+
+
+def _check_overnight(week: Mapping[int, tuple[tuple[int, int], ...]]) -> None:
+    """A span past midnight must close before the next weekday's first opening."""
+    for day, spans in week.items():
+        late = max(closes for _, closes in spans) - _DAY_MINUTES
+        following = week.get(day % 7 + 1, ())
+        if late > 0 and following and following[0][0] < late:
+            raise ValueError(
+                f"weekday {day}'s hours run past midnight into weekday {day % 7 + 1}'s opening"
+            )
 
 
 def _merge(spans: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:

@@ -517,3 +517,14 @@ CHANGE_SCHEMAS: dict[ChangeKind, type[WireModel]] = {
 }
 
 __all__ = [name for name in dir() if name[0].isupper()]
+
+
+# --- practice set-up ----------------------------------------------------------
+
+
+class SetupRequest(WireModel):
+    """`POST /v1/auth/setup`: a new staff member chooses a password with their one-time code."""
+
+    username: Annotated[str, Field(min_length=1, max_length=64)]
+    code: Annotated[str, Field(min_length=1, max_length=64)]
+    password: Annotated[str, Field(min_length=8, max_length=256)]

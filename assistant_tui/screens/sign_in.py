@@ -4,7 +4,9 @@ The screen does no I/O itself: it is given an `authenticate` coroutine (the API
 client's `login`) and an `offline_cache_exists` check, runs the call in a
 worker, and dismisses with a `SignedIn` result. Failures stay on the screen as
 one line: wrong password, locked out (with the wait the server asked for), or
-server unreachable, where Ctrl+O opens an existing cache offline.
+server unreachable, where Ctrl+O opens an existing cache offline. Given a
+`setup` coroutine, F2 ("I have a set-up code") lets a new staff member choose
+their first password and then signs them in with it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Static
 
+from assistant_tui.screens.setup_code import PasswordChosen, SetupCodeScreen, SetupPassword
 from backend_client.errors import (
     ApiError,
     ClientError,
@@ -92,6 +95,7 @@ class SignInScreen(Screen[SignedIn]):
 
     BINDINGS = [
         Binding("ctrl+o", "open_offline", "Open cache offline", id="sign_in.offline"),
+        Binding("f2", "setup_code", "I have a set-up code", id="sign_in.setup_code"),
         Binding("ctrl+q", "app.quit", "Quit", id="sign_in.quit"),
     ]
 
@@ -105,10 +109,12 @@ class SignInScreen(Screen[SignedIn]):
         authenticate: Authenticate,
         offline_cache_exists: Callable[[str], bool],
         username: str | None = None,
+        setup: SetupPassword | None = None,
     ) -> None:
         super().__init__()
         self.server = server
         self._authenticate = authenticate
+        self._setup = setup
         self._offline_cache_exists = offline_cache_exists
         self._initial_username = username or ""
 
@@ -122,6 +128,8 @@ class SignInScreen(Screen[SignedIn]):
             yield Static("", id="sign-in-busy")
             yield Static("", id="sign-in-error")
             yield Static("", id="sign-in-offline")
+            if self._setup is not None:
+                yield Static("New here? F2: I have a set-up code.", id="sign-in-setup-hint")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -142,6 +150,8 @@ class SignInScreen(Screen[SignedIn]):
         # The footer offers offline only when it is possible.
         if action == "open_offline":
             return self.unreachable
+        if action == "setup_code":
+            return self._setup is not None
         return True
 
     @on(Input.Submitted, "#username")
@@ -193,3 +203,21 @@ class SignInScreen(Screen[SignedIn]):
         username = self.query_one("#username", Input).value.strip()
         if self.unreachable and username and self._offline_cache_exists(username):
             self.dismiss(SignedIn(username=username, user=None))
+
+    def action_setup_code(self) -> None:
+        """Choose a first password with a set-up code, then sign in with it."""
+        if self._setup is None:
+            return
+        username = self.query_one("#username", Input).value.strip()
+        self.app.push_screen(
+            SetupCodeScreen(server=self.server, setup=self._setup, username=username),
+            callback=self._password_chosen,
+        )
+
+    def _password_chosen(self, chosen: PasswordChosen | None) -> None:
+        if chosen is None:
+            return
+        self.query_one("#username", Input).value = chosen.username
+        self.show_error("")
+        self.busy = True
+        self._sign_in(chosen.username, chosen.password)

@@ -1,20 +1,15 @@
-"""The fixed part of the synthetic world: practices, staff and approved scripts.
+"""The fixed part of the synthetic world: practices and the people who work there.
 
-Everything here is the same whatever `--size` is: two real practices in
-different time zones and one training practice, each with its hours, holidays,
-an escalation contact for every route, the emergency instruction and red-flag
-phrases; and the people who work there.
+The practices themselves (hours, holidays, workflows, scripts, contacts, staff)
+are the files in `seeding/practices/`, applied like any practice's file; these
+specs name them and keep what only the bulk generator needs (who works a queue).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
-from typing import Any
 
-from followup_core.enums import EscalationRoute, Role, WorkflowId
-from followup_core.escalation import DEFAULT_RED_FLAG_PHRASES
-from followup_core.script_templates import approved_script
+from followup_core.enums import EscalationRoute, Role
 
 EMERGENCY_INSTRUCTION = (
     "If the caller describes chest pain, trouble breathing, stroke signs, severe bleeding "
@@ -114,57 +109,6 @@ PRACTICES: tuple[PracticeSpec, ...] = (
 )
 
 
-def _nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
-    first = date(year, month, 1)
-    offset = (weekday - first.weekday()) % 7
-    return first + timedelta(days=offset + 7 * (n - 1))
-
-
-def _last_weekday(year: int, month: int, weekday: int) -> date:
-    nxt = date(year + (month == 12), month % 12 + 1, 1)
-    last = nxt - timedelta(days=1)
-    return last - timedelta(days=(last.weekday() - weekday) % 7)
-
-
-def holidays(today: date) -> list[str]:
-    """US federal-style closures for this year and next, as ISO dates."""
-    days: list[date] = []
-    for year in (today.year, today.year + 1):
-        days += [
-            date(year, 1, 1),
-            _last_weekday(year, 5, 0),  # Memorial Day
-            date(year, 7, 4),
-            _nth_weekday(year, 9, 0, 1),  # Labor Day
-            _nth_weekday(year, 11, 3, 4),  # Thanksgiving
-            _nth_weekday(year, 11, 3, 4) + timedelta(days=1),
-            date(year, 12, 25),
-        ]
-    return [d.isoformat() for d in sorted(days)]
-
-
-def practice_config(spec: PracticeSpec, today: date) -> dict[str, Any]:
-    """The JSON stored in `Practice.config` (read back by `serialize.practice_out`)."""
-    contacts = [
-        {
-            "route": route.value,
-            "name": person,
-            "role": role,
-            "reach": reach,
-            "ack_target_minutes": minutes,
-        }
-        for (route, (role, reach, minutes)), person in zip(
-            ROUTE_OWNERS.items(), spec.contacts, strict=True
-        )
-    ]
-    return {
-        "business_hours": [{"weekday": d, "opens": o, "closes": c} for d, o, c in spec.hours],
-        "holidays": holidays(today),
-        "escalation_contacts": contacts,
-        "emergency_instruction": EMERGENCY_INSTRUCTION,
-        "red_flag_phrases": list(DEFAULT_RED_FLAG_PHRASES),
-    }
-
-
 @dataclass(frozen=True)
 class StaffSpec:
     username: str
@@ -192,10 +136,3 @@ STAFF: tuple[StaffSpec, ...] = (
     StaffSpec("admin", "Ada Admin", Role.ADMIN, ("hudson", "frontrange", "training")),
     StaffSpec("manager", "Mara Manager", Role.MANAGER, ("hudson", "frontrange")),
 )
-
-
-def approved_script_body(workflow: str, *, approved_by: str) -> dict[str, Any]:
-    """`Script.body` for a workflow: A's approved template, signed off by the practice."""
-    body = dict(approved_script(WorkflowId(workflow)))
-    body["approved_by"] = approved_by
-    return body

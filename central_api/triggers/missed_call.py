@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from central_api import models
 from central_api.core.security import token_digest
 from central_api.feed import lock_for_write
+from central_api.practices.state import enabled_workflows
 from central_api.triggers.rules import TERMINAL, Practices, open_task
 from followup_core.enums import Priority, WorkflowId
 from followup_core.phones import (
@@ -109,7 +110,8 @@ def take_missed_call(
     row and in the task's next action); a real unmatched number opens an
     unmatched-caller task; a withheld caller id or a number that cannot exist opens
     nothing (there is no one to call back, and two withheld callers are not one
-    caller) but is still recorded, so the metrics count it. A `call_sid` seen before
+    caller) but is still recorded, so the metrics count it; so does any call to a
+    practice whose file does not run missed-call recovery. A `call_sid` seen before
     returns the first intake unchanged.
 
     Look-up and create run under the feed's write lock (`lock_for_write`; SQLite's
@@ -174,6 +176,10 @@ def _task_for_number(
             models.Task.patient_id.is_(None), models.Task.caller_phone == number.e164
         )
     kind = CallerKind.MATCHED if patient is not None else CallerKind.UNMATCHED
+    if str(WorkflowId.MISSED_CALL_RECOVERY) not in enabled_workflows(practice.config or {}):
+        # The practice's file does not turn missed-call recovery on: the call is a
+        # recorded fact (metrics count it), but it opens no work.
+        return None, kind
     existing = session.scalars(open_stmt.order_by(models.Task.created_at).limit(1)).first()
     if existing is not None:
         # A second call before anyone called back is the same piece of work.

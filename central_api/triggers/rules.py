@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
@@ -28,6 +28,7 @@ from central_api import models
 from central_api.assignment import Assigner, announce_task
 from central_api.errors import ApiError
 from central_api.feed import log_task
+from central_api.practices.state import enabled_workflows, practice_workflow, workflow_setting
 from central_api.serialize import practice_out
 from central_api.work import hold, raise_escalation, touch
 from followup_core.business_time import PracticeCalendar
@@ -89,6 +90,7 @@ class Practices:
         self._calendars: dict[str, PracticeCalendar] = {}
         self._assigners: dict[str, Assigner] = {}
         self._scripts: dict[tuple[str, str], str | None] = {}
+        self._configs: dict[str, dict[str, Any]] = {}
 
     def calendar(self, practice_id: str) -> PracticeCalendar:
         if practice_id not in self._calendars:
@@ -101,6 +103,23 @@ class Practices:
         if practice_id not in self._assigners:
             self._assigners[practice_id] = Assigner(self.session, practice_id)
         return self._assigners[practice_id].pick()
+
+    def config(self, practice_id: str) -> dict[str, Any]:
+        if practice_id not in self._configs:
+            practice = self.session.get(models.Practice, practice_id)
+            self._configs[practice_id] = dict(practice.config or {}) if practice else {}
+        return self._configs[practice_id]
+
+    def runs(self, practice_id: str, workflow: WorkflowId) -> bool:
+        """Whether the practice runs `workflow` (its file lists it; issue 13)."""
+        return str(workflow) in enabled_workflows(self.config(practice_id))
+
+    def response_target(self, practice_id: str, workflow: WorkflowId) -> timedelta:
+        """The practice's response target for `workflow`, else the product's default."""
+        setting = workflow_setting(self.config(practice_id), str(workflow))
+        if setting is None:
+            return WORKFLOWS[workflow].response_target
+        return timedelta(minutes=int(setting["response_target_minutes"]))
 
     def script(self, practice_id: str, workflow: WorkflowId) -> str | None:
         key = (practice_id, str(workflow))
@@ -134,7 +153,9 @@ def open_task(
     """A new task, due within the workflow's response target in business time, assigned."""
     now = models.utcnow()
     owner = practices.assignee(practice_id)
-    due = practices.calendar(practice_id).due_for(triggered_at, WORKFLOWS[workflow].response_target)
+    due = practices.calendar(practice_id).due_for(
+        triggered_at, practices.response_target(practice_id, workflow)
+    )
     task = models.Task(
         id=models.new_id(),
         practice_id=practice_id,
@@ -200,6 +221,8 @@ def open_confirmations(
     ).all()
     _loaded = _preload_patients(session, [appt.patient_id for appt in rows])
     for appt in rows:
+        if not practices.runs(appt.practice_id, WorkflowId.APPOINTMENT_CONFIRMATION):
+            continue
         task = open_task(
             session,
             practices,
@@ -248,6 +271,8 @@ def open_intakes(session: Session, practices: Practices, now: datetime, out: Pro
     )
     _loaded = _preload_patients(session, [appt.patient_id for appt in rows])
     for appt in rows:
+        if not practices.runs(appt.practice_id, WorkflowId.INTAKE_COMPLETION):
+            continue
         if appt.patient_id in open_for_patient:
             continue
         task = open_task(
@@ -277,6 +302,8 @@ def open_referrals(session: Session, practices: Practices, now: datetime, out: P
     ).all()
     _loaded = _preload_patients(session, [ref.patient_id for ref in rows])
     for ref in rows:
+        if not practices.runs(ref.practice_id, WorkflowId.REFERRAL_FOLLOW_UP):
+            continue
         task = open_task(
             session,
             practices,
@@ -316,11 +343,19 @@ def escalate_failed_contact(session: Session, now: datetime, out: Progress) -> N
     """Tasks that ran out of attempts without reaching anyone, and nobody was told."""
     route = EscalationRoute.REPEATED_FAILED_CONTACT
     told = select(models.Escalation.task_id).where(models.Escalation.route == str(route))
+    # Each practice may set its own max attempts (its file): select with the lowest
+    # limit in use, then hold each task to its own practice's.
+    configs = {p.id: dict(p.config or {}) for p in session.scalars(select(models.Practice))}
     for workflow_id, workflow in WORKFLOWS.items():
+        limits = {
+            pid: practice_workflow(cfg, workflow_id).policy.max_attempts
+            for pid, cfg in configs.items()
+        }
+        lowest = min([workflow.policy.max_attempts, *limits.values()])
         rows = session.scalars(
             select(models.Task).where(
                 models.Task.workflow == str(workflow_id),
-                models.Task.attempts >= workflow.policy.max_attempts,
+                models.Task.attempts >= lowest,
                 or_(
                     and_(
                         models.Task.status == str(TaskStatus.FAILED),
@@ -332,6 +367,8 @@ def escalate_failed_contact(session: Session, now: datetime, out: Progress) -> N
             )
         ).all()
         for task in rows:
+            if task.attempts < limits.get(task.practice_id, workflow.policy.max_attempts):
+                continue
             try:
                 raise_escalation(
                     session,

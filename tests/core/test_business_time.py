@@ -112,7 +112,7 @@ def test_from_practice_and_bad_calendars() -> None:
     with pytest.raises(ValueError):
         PracticeCalendar(NY, [])
     with pytest.raises(ValueError):
-        PracticeCalendar(NY, [BusinessHours(weekday=1, opens="17:00", closes="09:00")])
+        PracticeCalendar(NY, [BusinessHours(weekday=1, opens="09:00", closes="09:00")])
     with pytest.raises(ValueError):
         new_york().is_open(datetime(2026, 11, 24, 10, 0))  # naive
     with pytest.raises(ValueError):
@@ -259,3 +259,112 @@ def test_contact_time_is_inside_the_patient_window_and_open_when_they_meet(
     assert next_in_calling_window(got, patient_tz, start, end) == got
     if not cal.timezone.startswith("Europe/"):  # US practices always overlap US patients
         assert cal.is_open(got)
+
+
+# --- hours past midnight (issue 12.6) ---------------------------------------------------
+
+EVENING = [
+    *WEEKDAYS_9_TO_5,
+    *(BusinessHours(weekday=d, opens="21:00", closes="02:00") for d in (1, 2, 3, 4, 5)),
+]
+
+
+def evening_line(zone: str = NY, holidays: tuple[date, ...] = ()) -> PracticeCalendar:
+    return PracticeCalendar(zone, EVENING, holidays)
+
+
+def test_an_evening_line_stays_open_past_midnight() -> None:
+    cal = evening_line()
+    assert cal.is_open(ny(2026, 11, 24, 23, 30))  # Tuesday night
+    assert cal.is_open(ny(2026, 11, 25, 1, 59))  # Wednesday 01:59, Tuesday's line
+    assert not cal.is_open(ny(2026, 11, 25, 2, 0))
+    assert cal.is_open(ny(2026, 11, 28, 1, 0))  # Saturday 01:00: Friday's line
+    assert not cal.is_open(ny(2026, 11, 29, 1, 0))  # Sunday 01:00: Saturday has no line
+    # 30 minutes from 01:45 Wednesday: 15 on the night line, 15 after 09:00.
+    assert cal.add_business_time(ny(2026, 11, 25, 1, 45), timedelta(minutes=30)) == ny(
+        2026, 11, 25, 9, 15
+    )
+    # Friday 16:00 + 3 h: one hour to 17:00, then 21:00-23:00.
+    assert cal.add_business_time(ny(2026, 11, 27, 16, 0), timedelta(hours=3)) == ny(
+        2026, 11, 27, 23, 0
+    )
+    assert cal.business_time_between(ny(2026, 11, 24, 20, 0), ny(2026, 11, 25, 10, 0)) == (
+        timedelta(hours=6)
+    )
+
+
+def test_a_holiday_closes_the_line_that_opens_on_it() -> None:
+    cal = evening_line(holidays=(date(2026, 12, 24),))  # Thursday
+    assert not cal.is_open(ny(2026, 12, 24, 22, 0))
+    assert not cal.is_open(ny(2026, 12, 25, 1, 0))
+    assert cal.is_open(ny(2026, 12, 24 - 1, 23, 0))  # Wednesday's line still runs
+
+
+def test_the_night_line_keeps_wall_clock_hours_across_dst() -> None:
+    # 2026-11-01 is the fall-back Sunday: Saturday's line closes at 02:00 wall time.
+    cal = PracticeCalendar(NY, [BusinessHours(weekday=6, opens="22:00", closes="02:00")])
+    spans = cal.openings_on(date(2026, 10, 31))
+    assert len(spans) == 1
+    opens, closes = spans[0]
+    assert opens == ny(2026, 10, 31, 22, 0)
+    assert closes.in_timezone(NY).hour == 2
+    assert closes - opens == timedelta(hours=5)  # the repeated hour counts once more
+    spring = PracticeCalendar(NY, [BusinessHours(weekday=6, opens="22:00", closes="03:00")])
+    ((o, c),) = spring.openings_on(date(2026, 3, 7))
+    assert c - o == timedelta(hours=4)  # 02:00-03:00 does not exist that night
+
+
+def test_hours_running_into_the_next_opening_are_refused() -> None:
+    with pytest.raises(ValueError, match="past midnight"):
+        PracticeCalendar(
+            NY,
+            [
+                BusinessHours(weekday=5, opens="21:00", closes="06:00"),
+                BusinessHours(weekday=6, opens="05:00", closes="09:00"),
+            ],
+        )
+    with pytest.raises(ValueError, match="opens and closes"):
+        PracticeCalendar(NY, [BusinessHours(weekday=1, opens="09:00", closes="09:00")])
+
+
+night_calendars = st.sampled_from(
+    [evening_line(z, tuple(HOLIDAYS)) for z in ZONES]
+    + [
+        PracticeCalendar(
+            z, [BusinessHours(weekday=d, opens="21:00", closes="02:00") for d in (5, 6)]
+        )
+        for z in ZONES
+    ]
+)
+night_instants = st.datetimes(
+    min_value=datetime(2026, 2, 20), max_value=datetime(2026, 11, 20), timezones=st.just(UTC)
+)
+
+
+def _open_or_closing(cal: PracticeCalendar, at: pendulum.DateTime) -> bool:
+    day = cal.local(at).date()
+    return any(
+        opens <= at <= closes
+        for d in (day - timedelta(days=1), day)
+        for opens, closes in cal.openings_on(d)
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(cal=night_calendars, at=night_instants, delta=deltas)
+def test_overnight_due_is_inside_hours_and_counts_exactly(cal, at, delta) -> None:
+    due = cal.add_business_time(at, delta)
+    assert due >= at
+    assert _open_or_closing(cal, due)
+    assert cal.business_time_between(at, due) == delta
+    opens = cal.next_open(at)
+    assert cal.is_open(opens) and opens >= at
+
+
+@settings(max_examples=200, deadline=None)
+@given(cal=night_calendars, a=night_instants, b=night_instants, d1=deltas, d2=deltas)
+def test_overnight_due_is_monotonic(cal, a, b, d1, d2) -> None:
+    a, b = min(a, b), max(a, b)
+    d1, d2 = min(d1, d2), max(d1, d2)
+    assert cal.add_business_time(a, d1) <= cal.add_business_time(b, d1)
+    assert cal.add_business_time(a, d1) <= cal.add_business_time(a, d2)

@@ -16,6 +16,7 @@ from central_api.api.routes import (
     fhir,
     health,
     me,
+    practice_setup,
     presence,
     sessions,
     sync,
@@ -39,4 +40,5 @@ ALL_ROUTERS: list[APIRouter] = [
     sessions.router,
     team.router,
     fhir.router,
+    practice_setup.router,
 ]
