@@ -12,7 +12,7 @@ from textual.containers import Vertical
 from textual.widgets import Input, Static
 
 from assistant_tui.frames import after_next_frame
-from assistant_tui.widgets.queue.queue_list import HEADER, QueueList
+from assistant_tui.widgets.queue.queue_list import HEADER, QueueList, header
 
 # Annotations only: importing local_cache pulls in SQLAlchemy.
 if TYPE_CHECKING:
@@ -81,6 +81,10 @@ class QueuePane(Vertical):
         # One line of fixed height: no layout pass of the whole screen for it.
         self.query_one("#queue-count", Static).update(text, layout=False)
         self.border_subtitle = f"{queue.total} open"
+
+    @on(QueueList.ColumnsChanged)
+    def _columns_changed(self, event: QueueList.ColumnsChanged) -> None:
+        self.query_one("#queue-header", Static).update(header(event.patient_w))
 
     @on(QueueList.FilterRequested)
     def _show_filter(self) -> None:
