@@ -21,6 +21,7 @@ from textual.events import Key
 from textual.widgets import Input, Static
 
 from assistant_tui import actions
+from assistant_tui.frames import after_next_frame
 from assistant_tui.messages import (
     AttemptRecorded,
     ContextLoaded,
@@ -153,6 +154,9 @@ class WorkspaceScreen(WorkspaceWorkers, WorkspaceLive):
         self._rows_in_flight = False
         self._queue_in_flight = False
         self.full_reads = 0  # whole-queue reads started (tests and benchmarks count them)
+        # SLA breaches that patches changed, shown after the patch's frame.
+        self._breach_change = 0
+        self._breach_pending = False
         # The pane shown in the main column when not every pane fits (see layout_for).
         self.view = "queue"
         # The server's words when another person holds the open task's lease.
@@ -347,9 +351,22 @@ class WorkspaceScreen(WorkspaceWorkers, WorkspaceLive):
             old = replaced.get(task_id)
             change -= old is not None and urgency(old, now) == "overdue"
             change += row is not None and urgency(row, now) == "overdue"
-        self.status.breaches = max(0, self.status.breaches + change)
+        if change:
+            # After the frame that shows the rows: the status bar is the bottom line,
+            # and Textual repaints the box around everything dirty in one frame, so
+            # in the same frame as the queue's rows it dragged every pane in between
+            # (35 widgets, not the list's 13) into the patch's frame.
+            self._breach_change += change
+            if not self._breach_pending:
+                self._breach_pending = True
+                after_next_frame(self, self._show_breach_change)
         if self.context is None and self.queue.highlighted_task_id is not None:
             self.open_task(self.queue.highlighted_task_id)
+
+    def _show_breach_change(self) -> None:
+        self._breach_pending = False
+        change, self._breach_change = self._breach_change, 0
+        self.status.breaches = max(0, self.status.breaches + change)
 
     @on(RefreshRequested)
     def _refresh(self) -> None:
@@ -402,6 +419,7 @@ class WorkspaceScreen(WorkspaceWorkers, WorkspaceLive):
     def apply_queue(self, rows: list[QueueRow]) -> None:
         self.query_one(QueuePane).set_rows(rows)
         now = self._clock()
+        self._breach_change = 0  # a patch's change not shown yet is in this count
         self.status.breaches = sum(1 for row in rows if urgency(row, now) == "overdue")
         wanted = self._pending_open
         self._pending_open = None

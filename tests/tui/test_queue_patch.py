@@ -6,12 +6,15 @@ import random
 from dataclasses import replace
 from datetime import timedelta
 
-from assistant_tui.widgets.queue import QueueList
+from textual.widgets import Static
+
+from assistant_tui.widgets.queue import QueueList, QueuePane
 from assistant_tui.widgets.queue.queue_list import sort_key
 from followup_core.enums import Priority
 from local_cache.views import QueueRow
 from tests.tui.data import NOW
 from tests.tui.test_queue_virtual import QueueHarness, rows
+from tests.tui.test_sync_live import until
 
 PRIORITIES = list(Priority)
 
@@ -69,3 +72,34 @@ async def test_the_cursor_stays_on_its_task_or_its_place() -> None:
         queue.patch_rows({"t000004": None})  # the highlighted task leaves
         assert queue.highlighted_task_id == "t000005"  # the row that moved up into its place
         await pilot.pause()
+
+
+async def test_a_patch_shows_its_rows_first_and_its_count_and_scrollbar_next() -> None:
+    """The count line, the border's "N open" and the scrollbar follow the patched rows.
+
+    They are updated one frame after the rows (`after_next_frame`): this checks
+    that they do arrive, and that a burst of patches leaves them right.
+    """
+    app = QueueHarness()
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane = app.query_one(QueuePane)
+        queue = pane.queue_list
+        count = app.query_one("#queue-count", Static)
+        start = rows(200)
+        pane.set_rows(start)
+        await pilot.pause()
+        assert str(count.render()) == "200 of 200 open"
+        extra = rows(203)[200:]
+        for row in extra:  # a burst: three patches before any frame
+            pane.patch_rows({row.task_id: replace(row, priority=Priority.STAT)})
+        pane.patch_rows({start[5].task_id: None})
+        assert queue.rows[0].task_id == extra[0].task_id  # the rows are patched at once
+
+        def settled() -> bool:
+            return (
+                str(count.render()) == "202 of 202 open"
+                and pane.border_subtitle == "202 open"
+                and queue.vertical_scrollbar.window_virtual_size == 202
+            )
+
+        await until(pilot, settled, "the count and the scrollbar after the patches")

@@ -11,6 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input, Static
 
+from assistant_tui.frames import after_next_frame
 from assistant_tui.widgets.queue.queue_list import HEADER, QueueList, header
 
 # Annotations only: importing local_cache pulls in SQLAlchemy.
@@ -29,6 +30,7 @@ class QueuePane(Vertical):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._clock = clock
         self._tz_for = tz_for
+        self._count_pending = False
 
     def compose(self) -> ComposeResult:
         yield Static(HEADER, id="queue-header")
@@ -46,16 +48,32 @@ class QueuePane(Vertical):
 
     def patch_row(self, task_id: str, row: QueueRow | None) -> QueueRow | None:
         old = self.queue_list.patch_row(task_id, row)
-        self._update_count()
+        self._count_later()
         return old
 
     def patch_rows(self, rows: Mapping[str, QueueRow | None]) -> dict[str, QueueRow | None]:
-        """Insert, update or remove these tasks' rows in sort order (see QueueList)."""
+        """Insert, update or remove these tasks' rows in sort order (see QueueList).
+
+        The count line and the border's "N open" follow one frame after the rows
+        (`_count_later`).
+        """
         replaced = self.queue_list.patch_rows(rows)
-        self._update_count()
+        self._count_later()
         return replaced
 
+    def _count_later(self) -> None:
+        """Update the count after the frame that shows the patched rows.
+
+        The pane's border subtitle repaints the whole pane (every border line),
+        which in the same frame as the rows made a patch cost more than a
+        cursor move; a burst of patches still updates the count once.
+        """
+        if not self._count_pending:
+            self._count_pending = True
+            after_next_frame(self, self._update_count)
+
     def _update_count(self) -> None:
+        self._count_pending = False
         queue = self.queue_list
         text = f"{queue.shown} of {queue.total} open"
         if queue.filter_text:
