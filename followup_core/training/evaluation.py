@@ -13,7 +13,7 @@ quality forms, VICIdial QC; see REFERENCES.md "Evaluation forms"):
   run's recorded session events and outcome only) or marked by the trainer, who
   must write a comment on every "no".
 
-Score = 100 × Σ(weight × earned/possible) / Σ(weight) over the sections with an
+Score = 100 * sum(weight * earned/possible) / sum(weight) over the sections with an
 applicable item, rounded to one decimal. A run passes when it is fully marked, no
 fatal item is "no" and the score is at least the form's `pass_mark`.
 """
@@ -25,7 +25,15 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    StrictBool,
+    ValidationError,
+    model_validator,
+)
 
 from followup_core.enums import EscalationRoute
 from followup_core.errors import FollowupError
@@ -63,7 +71,9 @@ class AutoCheck(StrEnum):
 
 
 class _Closed(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    # Lax so TOML arrays fill tuples and strings fill enums; numbers and
+    # booleans are Strict below (no "3" for 3, no 1 for true).
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class FormItem(_Closed):
@@ -71,8 +81,8 @@ class FormItem(_Closed):
 
     id: Slug
     text: Annotated[str, Field(min_length=1, max_length=300)]
-    points: Annotated[int, Field(ge=1, le=100)]
-    fatal: bool = False
+    points: Annotated[int, Strict(), Field(ge=1, le=100)]
+    fatal: StrictBool = False
     auto: AutoCheck | None = None
     help: Annotated[str, Field(max_length=600)] = ""
 
@@ -84,7 +94,7 @@ class FormItem(_Closed):
 class FormSection(_Closed):
     id: Slug
     title: Annotated[str, Field(min_length=1, max_length=120)]
-    weight: Annotated[int, Field(ge=1, le=100)]
+    weight: Annotated[int, Strict(), Field(ge=1, le=100)]
     items: Annotated[tuple[FormItem, ...], Field(min_length=1)]
 
 
@@ -92,10 +102,10 @@ class EvaluationForm(_Closed):
     """A versioned evaluation form. Weights total 100; item ids are unique in the form."""
 
     id: Slug
-    version: Annotated[int, Field(ge=1)]
+    version: Annotated[int, Strict(), Field(ge=1)]
     title: Annotated[str, Field(min_length=1, max_length=120)]
     status: FormStatus = FormStatus.ACTIVE
-    pass_mark: Annotated[int, Field(ge=0, le=100)]
+    pass_mark: Annotated[int, Strict(), Field(ge=0, le=100)]
     sections: Annotated[tuple[FormSection, ...], Field(min_length=1)]
 
     @model_validator(mode="after")
@@ -259,7 +269,7 @@ class SectionResult:
 
 @dataclass(frozen=True)
 class Evaluation:
-    """A scored run: score 0–100 (one decimal), pass/fail, fatal items hit, sections.
+    """A scored run: score 0-100 (one decimal), pass/fail, fatal items hit, sections.
 
     `pending` lists trainer-marked items not yet marked (left out of the score);
     a run with pending items does not pass.
@@ -310,9 +320,15 @@ def score_answers(form: EvaluationForm, answers: Mapping[str, Answer]) -> Evalua
     score = round(100 * raw, 1)
     passed = not fatal and not pending and score >= form.pass_mark
     return Evaluation(
-        form.id, form.version, score, passed, tuple(fatal), tuple(sections), dict(answers),
+        form.id,
+        form.version,
+        score,
+        passed,
+        tuple(fatal),
+        tuple(sections),
+        dict(answers),
         tuple(pending),
-    )  # fmt: skip
+    )
 
 
 def evaluate(
@@ -333,4 +349,3 @@ def evaluate(
         if item.auto is not None:
             answers[item.id] = auto_answer(item.auto, expected, record)
     return score_answers(form, answers)
-

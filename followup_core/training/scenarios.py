@@ -14,7 +14,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, Strict, StrictBool, ValidationError
 
 from followup_core.enums import EscalationRoute, WorkflowId
 from followup_core.errors import UnknownOutcome
@@ -46,7 +46,9 @@ class Situation(StrEnum):
 
 
 class _Closed(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    # Lax so TOML arrays fill tuples and strings fill enums; numbers and
+    # booleans are Strict below (no "3" for 3, no 1 for true).
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class SyntheticPatient(_Closed):
@@ -72,8 +74,8 @@ class ExpectedHandling(_Closed):
 
     outcomes: Annotated[tuple[Slug, ...], Field(min_length=1)]
     route: EscalationRoute | None = None
-    voicemail: bool = False
-    identity_verified: bool = True
+    voicemail: StrictBool = False
+    identity_verified: StrictBool = True
     next_step: Annotated[str, Field(max_length=200)] | None = None
     next_due: Annotated[str, Field(max_length=80)] | None = None  # e.g. "in 2 business days"
     handling: Text
@@ -93,12 +95,12 @@ class Scenario(_Closed):
     """A versioned training scenario on the training practice."""
 
     id: Slug
-    version: Annotated[int, Field(ge=1)]
+    version: Annotated[int, Strict(), Field(ge=1)]
     title: Annotated[str, Field(min_length=1, max_length=120)]
     workflow: WorkflowId
     situations: Annotated[tuple[Situation, ...], Field(min_length=1)]
     brief: Text  # what the trainee sees on the task (the reason it is in the queue)
-    prior_failed_attempts: Annotated[int, Field(ge=0, le=10)] = 0
+    prior_failed_attempts: Annotated[int, Strict(), Field(ge=0, le=10)] = 0
     patient: SyntheticPatient
     context: dict[str, Annotated[str, Field(max_length=120)]] = Field(default_factory=dict)
     lines: Annotated[tuple[PatientLine, ...], Field(min_length=1)]

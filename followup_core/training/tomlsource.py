@@ -20,6 +20,8 @@ from followup_core.errors import FollowupError
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-\"' ]+?)\s*\]\]?\s*(#.*)?$")
 _KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+|\"[^\"]*\")\s*=")
 
+_AT_LINE = re.compile(r"\(at line (\d+), column \d+\)")
+
 Path = tuple[str | int, ...]
 
 
@@ -55,8 +57,11 @@ class TomlSource:
         try:
             self.data = tomllib.loads(self.text)
         except tomllib.TOMLDecodeError as exc:
-            line = getattr(exc, "lineno", 0) or 0
-            raise TrainingFileError(self.name, line, f"not valid TOML: {exc.msg}") from None
+            # Python 3.11's error has no lineno attribute: read it from the message.
+            where = _AT_LINE.search(str(exc))
+            line = int(where.group(1)) if where else 0
+            problem = _AT_LINE.sub("", str(exc)).strip()
+            raise TrainingFileError(self.name, line, f"not valid TOML: {problem}") from None
         self._index()
 
     def _index(self) -> None:

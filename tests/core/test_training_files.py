@@ -121,19 +121,35 @@ def test_bad_toml_names_the_line() -> None:
     ("old", "new", "line_start", "message"),
     [
         ('outcomes = ["confirmed"]', 'outcomes = ["booked"]', "outcomes", "'booked' is not an"),
-        ('identity_verified = true', 'route = "lab-results"\nidentity_verified = true',
-         "route", "expected.route"),
-        ('identity_verified = true', 'route = "repeated-failed-contact"\n'
-         'route2 = 1\nidentity_verified = true', "route2", "route2"),
+        (
+            "identity_verified = true",
+            'route = "lab-results"\nidentity_verified = true',
+            "route",
+            "expected.route",
+        ),
+        (
+            "identity_verified = true",
+            'route = "repeated-failed-contact"\nroute2 = 1\nidentity_verified = true',
+            "route2",
+            "route2",
+        ),
         ('branch = "Confirms"', 'branch = "Says yes"', "branch", "no branch 'Says yes'"),
         ('step = "greet"', 'step = "hello"', 'step = "hello"', "not a script step"),
         ('appointment_date = "Friday"', 'diagnosis = "x"', "diagnosis", "not a script placeholder"),
-        ("identity_verified = true", "identity_verified = false", "outcomes",
-         "requires identity verified"),
-        ("identity_verified = true", "voicemail = true\nidentity_verified = true", "voicemail",
-         "must expect left-voicemail"),
+        (
+            "identity_verified = true",
+            "identity_verified = false",
+            "outcomes",
+            "requires identity verified",
+        ),
+        (
+            "identity_verified = true",
+            "voicemail = true\nidentity_verified = true",
+            "voicemail",
+            "must expect left-voicemail",
+        ),
     ],
-)  # fmt: skip
+)
 def test_scenario_refusals_name_the_line(old: str, new: str, line_start: str, message: str) -> None:
     text = SCENARIO.replace(old, new)
     assert text != SCENARIO
@@ -143,11 +159,15 @@ def test_scenario_refusals_name_the_line(old: str, new: str, line_start: str, me
 
 
 def test_a_route_the_workflow_does_not_offer_is_refused() -> None:
-    text = SCENARIO.replace("identity_verified = true", 'route = "clinical"\nidentity_verified = true')
+    text = SCENARIO.replace(
+        "identity_verified = true", 'route = "clinical"\nidentity_verified = true'
+    )
     load_scenario(text, "s.toml")  # clinical is offered everywhere
-    rx = text.replace('route = "clinical"', 'route = "scheduling-exception"').replace(
-        "appointment-confirmation", "prescription-message-routing"
-    ).replace('outcomes = ["confirmed"]', 'outcomes = ["routed-to-clinical"]')
+    rx = (
+        text.replace('route = "clinical"', 'route = "scheduling-exception"')
+        .replace("appointment-confirmation", "prescription-message-routing")
+        .replace('outcomes = ["confirmed"]', 'outcomes = ["routed-to-clinical"]')
+    )
     rx = rx.replace('branch = "Confirms"\n', "")
     with pytest.raises(TrainingFileError, match="not offered on prescription") as caught:
         load_scenario(rx, "s.toml")

@@ -42,12 +42,22 @@ def _form(pass_mark: int = 80) -> EvaluationForm:
                 title="Privacy",
                 weight=60,
                 items=(
-                    FormItem(id="phi", text="No PHI early", points=10, fatal=True,
-                             auto=AutoCheck.NO_PHI_BEFORE_IDENTITY),
-                    FormItem(id="vm", text="Safe voicemail", points=10, fatal=True,
-                             auto=AutoCheck.NO_PHI_IN_VOICEMAIL),
+                    FormItem(
+                        id="phi",
+                        text="No PHI early",
+                        points=10,
+                        fatal=True,
+                        auto=AutoCheck.NO_PHI_BEFORE_IDENTITY,
+                    ),
+                    FormItem(
+                        id="vm",
+                        text="Safe voicemail",
+                        points=10,
+                        fatal=True,
+                        auto=AutoCheck.NO_PHI_IN_VOICEMAIL,
+                    ),
                 ),
-            ),  # fmt: skip
+            ),
             FormSection(
                 id="resolution",
                 title="Resolution",
@@ -91,7 +101,7 @@ def test_phi_before_identity_is_fatal_whatever_the_score() -> None:
     )
     result = evaluate(_form(pass_mark=0), CONFIRM, record, [Mark("manner", Answer.YES)])
     assert result.fatal_hit == ("phi",)
-    assert result.score == 50.0  # privacy 0/10 (vm N/A) x 60 + resolution 10/10 x 40
+    assert result.score == 40.0  # privacy 0/10 (vm N/A) x 60 + resolution 10/10 x 40
     assert not result.passed
 
 
@@ -153,9 +163,11 @@ def test_marks_refused(mark: Mark, reason: str) -> None:
 
 def test_a_miss_with_a_comment_is_taken() -> None:
     result = evaluate(
-        _form(), CONFIRM, RunRecord(events=(VERIFIED,), outcome=CONFIRMED),
+        _form(),
+        CONFIRM,
+        RunRecord(events=(VERIFIED,), outcome=CONFIRMED),
         [Mark("manner", Answer.NO, "Talked over the patient at the close.")],
-    )  # fmt: skip
+    )
     assert result.answers["manner"] is Answer.NO
     assert result.score == 80.0 and result.passed  # 60 + 40 x 5/10
 
@@ -164,9 +176,12 @@ def test_weights_must_total_100() -> None:
     item = FormItem(id="a", text="A", points=1)
     with pytest.raises(ValueError, match="total 90"):
         EvaluationForm(
-            id="t", version=1, title="T", pass_mark=50,
+            id="t",
+            version=1,
+            title="T",
+            pass_mark=50,
             sections=(FormSection(id="s", title="S", weight=90, items=(item,)),),
-        )  # fmt: skip
+        )
 
 
 # --- properties -----------------------------------------------------------------
@@ -177,8 +192,9 @@ answers = st.sampled_from(list(Answer))
 @st.composite
 def forms_and_answers(draw: st.DrawFn) -> tuple[EvaluationForm, dict[str, Answer]]:
     count = draw(st.integers(1, 5))
-    cuts = sorted(draw(st.lists(st.integers(1, 99), min_size=count - 1, max_size=count - 1,
-                                unique=True)))  # fmt: skip
+    cuts = sorted(
+        draw(st.lists(st.integers(1, 99), min_size=count - 1, max_size=count - 1, unique=True))
+    )
     bounds = [0, *cuts, 100]
     sections = []
     given_answers: dict[str, Answer] = {}
@@ -186,19 +202,25 @@ def forms_and_answers(draw: st.DrawFn) -> tuple[EvaluationForm, dict[str, Answer
         items = []
         for i in range(draw(st.integers(1, 4))):
             item_id = f"s{s}-i{i}"
-            items.append(FormItem(id=item_id, text="Q", points=draw(st.integers(1, 20)),
-                                  fatal=draw(st.booleans())))  # fmt: skip
+            items.append(
+                FormItem(
+                    id=item_id, text="Q", points=draw(st.integers(1, 20)), fatal=draw(st.booleans())
+                )
+            )
             given_answers[item_id] = draw(answers)
         sections.append(
             FormSection(id=f"s{s}", title="S", weight=bounds[s + 1] - bounds[s], items=tuple(items))
         )
-    form = EvaluationForm(id="p", version=1, title="P", pass_mark=draw(st.integers(0, 100)),
-                          sections=tuple(sections))  # fmt: skip
+    form = EvaluationForm(
+        id="p", version=1, title="P", pass_mark=draw(st.integers(0, 100)), sections=tuple(sections)
+    )
     return form, given_answers
 
 
 @given(forms_and_answers())
-def test_score_is_within_0_and_100_and_fatal_fails(case: tuple[EvaluationForm, dict[str, Answer]]) -> None:
+def test_score_is_within_0_and_100_and_fatal_fails(
+    case: tuple[EvaluationForm, dict[str, Answer]],
+) -> None:
     form, given_answers = case
     result = score_answers(form, given_answers)
     assert sum(s.weight for s in form.sections) == 100
@@ -220,11 +242,13 @@ def test_na_leaves_the_denominator(
     target = data.draw(st.sampled_from(form.sections))
     extra = FormItem(id="extra-na", text="N/A here", points=data.draw(st.integers(1, 50)))
     grown = form.model_copy(
-        update={"sections": tuple(
-            s.model_copy(update={"items": (*s.items, extra)}) if s.id == target.id else s
-            for s in form.sections
-        )}
-    )  # fmt: skip
+        update={
+            "sections": tuple(
+                s.model_copy(update={"items": (*s.items, extra)}) if s.id == target.id else s
+                for s in form.sections
+            )
+        }
+    )
     before = score_answers(form, given_answers)
     after = score_answers(grown, {**given_answers, "extra-na": Answer.NA})
     assert after.score == before.score
@@ -232,7 +256,9 @@ def test_na_leaves_the_denominator(
 
 
 @given(forms_and_answers())
-def test_all_yes_scores_100_and_all_no_scores_0(case: tuple[EvaluationForm, dict[str, Answer]]) -> None:
+def test_all_yes_scores_100_and_all_no_scores_0(
+    case: tuple[EvaluationForm, dict[str, Answer]],
+) -> None:
     form, given_answers = case
     assert score_answers(form, dict.fromkeys(given_answers, Answer.YES)).score == 100.0
     assert score_answers(form, dict.fromkeys(given_answers, Answer.NO)).score == 0.0
