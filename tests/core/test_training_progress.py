@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -60,7 +61,7 @@ def test_clearance_rule(workflow: WorkflowId, cleared: set[WorkflowId]) -> None:
 
 
 def test_run_events_keep_the_run_task_and_drop_text() -> None:
-    mirror = [
+    mirror: list[dict[str, Any]] = [
         {"type": "identity-verified", "verified": True},  # before any task: dropped
         {"type": "task-opened", "task_id": "t1"},
         {"type": "script-step", "step": 0, "branch": None, "voicemail": False},
