@@ -97,10 +97,10 @@ class Practices:
             self._calendars[practice_id] = PracticeCalendar.from_practice(practice_out(practice))
         return self._calendars[practice_id]
 
-    def assignee(self, practice_id: str) -> str | None:
+    def assignee(self, practice_id: str, workflow: WorkflowId | None = None) -> str | None:
         if practice_id not in self._assigners:
             self._assigners[practice_id] = Assigner(self.session, practice_id)
-        return self._assigners[practice_id].pick()
+        return self._assigners[practice_id].pick(workflow)
 
     def script(self, practice_id: str, workflow: WorkflowId) -> str | None:
         key = (practice_id, str(workflow))
@@ -133,7 +133,7 @@ def open_task(
 ) -> models.Task:
     """A new task, due within the workflow's response target in business time, assigned."""
     now = models.utcnow()
-    owner = practices.assignee(practice_id)
+    owner = practices.assignee(practice_id, workflow)
     due = practices.calendar(practice_id).due_for(triggered_at, WORKFLOWS[workflow].response_target)
     task = models.Task(
         id=models.new_id(),

@@ -19,6 +19,7 @@ from central_api.api.routes import (
     presence,
     sync,
     tasks,
+    training,
     webhooks,
 )
 
@@ -35,4 +36,5 @@ ALL_ROUTERS: list[APIRouter] = [
     webhooks.router,
     events.router,
     fhir.router,
+    training.router,
 ]
