@@ -206,3 +206,19 @@ def test_real_work_goes_only_to_cleared_trainees(api: ApiHarness) -> None:
         s.rollback()
     assert cleared_pick == learner_id
     assert blocked_pick is None
+
+
+def test_listing_runs_by_role(api: ApiHarness) -> None:
+    run = _assign(api, "pvs-book-follow-up")
+    trainee_id = user_id(api, TRAINEE)
+    by_trainer = client_as(api, TRAINER).get("/v1/training/runs", params={"trainee_id": trainee_id})
+    assert run["id"] in {r["id"] for r in by_trainer.json()}
+    own = client_as(api, TRAINEE).get("/v1/training/runs").json()
+    assert run["id"] in {r["id"] for r in own}
+    assert {r["trainee_id"] for r in own} == {trainee_id}
+    other = client_as(api, OTHER_TRAINEE)
+    assert run["id"] not in {r["id"] for r in other.get("/v1/training/runs").json()}
+    spying = other.get("/v1/training/runs", params={"trainee_id": trainee_id})
+    assert spying.status_code == 404
+    unknown = client_as(api, TRAINER).get("/v1/training/runs", params={"trainee_id": "nobody"})
+    assert unknown.status_code == 404

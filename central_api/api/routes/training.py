@@ -71,20 +71,33 @@ def assign_run(body: RunCreate, user: Trainer, session: SessionDep, client: Clie
     return out
 
 
-@router.get("/runs", response_model=list[RunOut], operation_id="list_training_runs")
+@router.get(
+    "/runs",
+    response_model=list[RunOut],
+    operation_id="list_training_runs",
+    responses=responses(404, 409),
+)
 def list_runs(
     user: CurrentUser,
     session: SessionDep,
     trainee_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> list[RunOut]:
-    """Runs, newest first: a trainer's all (or one trainee's), a trainee's own."""
+    """Runs, newest first (at most 200): a trainer's all, or one trainee's; a trainee's own.
+
+    A `trainee_id` that is not a trainee the caller may see is 404.
+    """
+    trainer = user.role in (str(Role.TRAINER), str(Role.ADMIN))
+    if trainee_id is not None and (not trainer and trainee_id != user.id):
+        raise ApiError(404, "not-found", "no such trainee")
+    if trainee_id is not None:
+        runs.trainee(session, runs.training_practice(session), trainee_id)
     stmt = select(models.TrainingRun).order_by(models.TrainingRun.created_at.desc()).limit(200)
-    if user.role in (str(Role.TRAINER), str(Role.ADMIN)):
-        if trainee_id:
-            stmt = stmt.where(models.TrainingRun.trainee_id == trainee_id)
+    if trainee_id is not None:
+        stmt = stmt.where(models.TrainingRun.trainee_id == trainee_id)
     elif user.role == str(Role.ASSISTANT):
         stmt = stmt.where(models.TrainingRun.trainee_id == user.id)
-    else:
+    elif not trainer:
+        session.rollback()
         return []
     out = [runs.run_out(session, r) for r in session.scalars(stmt).all()]
     session.rollback()
