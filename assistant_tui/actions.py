@@ -158,6 +158,24 @@ ACTIONS: tuple[Action, ...] = (
         palette=True,
         detail="Open the next task without documenting",
     ),
+    Action(
+        "workspace.pane",
+        "f7",
+        "next_pane",
+        "Pane",
+        footer=False,
+        palette=True,
+        detail="On a narrow terminal: show the queue, the script or the patient",
+    ),
+    Action(
+        "workspace.attention",
+        "f9",
+        "show_attention",
+        "Attention",
+        footer=False,
+        palette=True,
+        detail="Work the server refused: read what it said, send again or drop",
+    ),
     Action("workspace.help_key", "question_mark", "app.help", "Help", footer=False),
     Action(
         "workspace.available",
@@ -206,6 +224,9 @@ ACTIONS: tuple[Action, ...] = (
     *_branches(),
     # Modals.
     Action("escalation.cancel", "ctrl+g,escape", "cancel", "Back"),
+    Action("attention.resend", "r", "resend", "Send again"),
+    Action("attention.drop", "d", "drop", "Drop (press twice)"),
+    Action("attention.close", "escape,ctrl+g", "close", "Close"),
     Action("red_flag.escalate", "f2", "escalate_clinical", "Escalate clinically", priority=True),
     Action("red_flag.cancel", "ctrl+g,escape", "cancel", "Back to notes"),
     Action("help.close", "f1,ctrl+g,q,escape", "dismiss", "Close help"),
@@ -220,6 +241,7 @@ AREA_TITLES: dict[str, str] = {
     "patient": "Patient",
     "outcome": "Outcome",
     "red_flag": "Red flag",
+    "attention": "Needs attention",
 }
 
 AREA_HELP: dict[str, str] = {

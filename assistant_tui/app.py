@@ -9,6 +9,8 @@ arrive on the engine's loop or another thread, into messages for the modes with
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -36,6 +38,7 @@ from assistant_tui.screens.help import HelpScreen
 from assistant_tui.screens.lock import LockScreen
 from assistant_tui.services import Services
 from assistant_tui.timefmt import utcnow
+from followup_core.enums import AgentState
 
 if TYPE_CHECKING:
     from assistant_tui.modes.workspace import WorkspaceScreen
@@ -43,6 +46,11 @@ if TYPE_CHECKING:
     from local_cache import LocalCache, SyncEngine
     from local_cache.changes import FeedApplied, LiveEvent
     from local_cache.views import SyncStatus
+
+log = logging.getLogger(__name__)
+
+# How long quitting waits for the offline presence (and the rest of the outbox) to go.
+OFFLINE_PUSH_SECONDS = 3.0
 
 
 class AssistantApp(App[None]):
@@ -220,6 +228,27 @@ class AssistantApp(App[None]):
             self.pop_screen()
         else:
             self.screen.wrong()
+
+    # --- quitting ---------------------------------------------------------------
+
+    async def action_quit(self) -> None:
+        """Quit, first telling the team this assistant is offline."""
+        await self.say_offline()
+        self.exit()
+
+    async def say_offline(self) -> None:
+        """Presence "offline" for an assistant: queued in the cache, then one push of
+        the outbox (so a save made just before quitting goes too), at most
+        OFFLINE_PUSH_SECONDS. Unreachable, it stays queued; the next session's own
+        presence replaces it. Never raises: quitting must always work."""
+        if self.workspace is None:
+            return
+        try:
+            await asyncio.to_thread(self.services.cache.set_presence, AgentState.OFFLINE)
+            if self.sync is not None:
+                await asyncio.wait_for(self.sync.push(), OFFLINE_PUSH_SECONDS)
+        except Exception as error:  # the type only: quitting goes on
+            log.warning("could not send offline presence: %s", type(error).__name__)
 
     # --- actions ----------------------------------------------------------------
 

@@ -30,6 +30,20 @@ class ContextLoaded(Message):
 
 
 @dataclass
+class LeaseChecked(Message):
+    """The claim on an opened task came back.
+
+    `held_by` is the server's own words ("Sam Lee is working this task (lease
+    until 14:05 UTC)") when someone else holds the lease, else None; `queued`
+    says the server could not be reached and the claim waits in the outbox.
+    """
+
+    task_id: str
+    held_by: str | None
+    queued: bool = False
+
+
+@dataclass
 class AttemptRecorded(Message):
     task_id: str
     outcome: str

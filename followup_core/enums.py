@@ -65,6 +65,8 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"
     TRAINER = "trainer"
     ADMIN = "admin"
+    # Sees the team and the metrics of their practices, never patient data.
+    MANAGER = "manager"
 
 
 class AgentState(StrEnum):

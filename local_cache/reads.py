@@ -242,6 +242,14 @@ class CacheReads:
             rows = conn.exec_driver_sql(sql + " ORDER BY seq", params).fetchall()
         return [OutboxEntry.from_row(r) for r in rows]
 
+    def attention_bodies(self) -> dict[str, str | None]:
+        """What each needs-attention entry would send (its JSON), by entry id."""
+        with self._store.read() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT id, body FROM outbox WHERE state = 'attention'"
+            ).fetchall()
+        return {r[0]: r[1] for r in rows}
+
     def pending_after(self, after_seq: int = 0, limit: int = 100) -> list[OutboxEntry]:
         """Up to `limit` undelivered entries after `after_seq`, in order."""
         with self._store.read() as conn:

@@ -26,6 +26,7 @@ from assistant_tui.messages import (
     ContextLoaded,
     EscalationRecorded,
     FeedChanged,
+    LeaseChecked,
     QueueLoaded,
     RefreshRequested,
     RowsLoaded,
@@ -59,6 +60,31 @@ if TYPE_CHECKING:
 RELOAD_AFTER_SAVE_SECONDS = 10.0
 CLOCK_TICK_SECONDS = 30.0
 AGENT_STATES = [AgentState.AVAILABLE, AgentState.ON_CALL, AgentState.WRAP_UP, AgentState.BREAK]
+
+# Layouts by terminal size (cells). Wide: queue, script and patient+outcome side by
+# side. Medium: the queue or the script in the main column (F7 switches), patient
+# and outcome beside it. Narrow: one pane at a time (queue, script or patient) over a
+# compact outcome form. Short (< 40 rows) or narrow: the compact form (one-line
+# fields, no button: Enter or Ctrl+S saves). Below MIN_SIZE: a message, no panes.
+MIN_SIZE = (80, 24)
+MEDIUM_WIDTH = 100
+WIDE_WIDTH = 150
+TALL_HEIGHT = 40
+VIEWS_BY_LAYOUT = {
+    "wide": (),
+    "medium": ("queue", "script"),
+    "narrow": ("queue", "script", "patient"),
+    "too-small": (),
+}
+
+
+def layout_for(width: int, height: int) -> str:
+    """'wide', 'medium', 'narrow' or 'too-small' for a terminal of width x height cells."""
+    if width < MIN_SIZE[0] or height < MIN_SIZE[1]:
+        return "too-small"
+    if width >= WIDE_WIDTH:
+        return "wide"
+    return "medium" if width >= MEDIUM_WIDTH else "narrow"
 
 
 def shelve_from_gc() -> None:
@@ -95,6 +121,18 @@ class WorkspaceScreen(WorkspaceWorkers):
     AREAS = ("workspace", "queue", "script", "patient", "outcome")
     SHOWS_PHI = True
     BINDINGS: ClassVar = actions.bindings("workspace")
+    # Textual sets one class per axis on the screen as it is resized (app.tcss uses them).
+    HORIZONTAL_BREAKPOINTS = [
+        (0, "-too-narrow"),
+        (MIN_SIZE[0], "-narrow"),
+        (MEDIUM_WIDTH, "-medium"),
+        (WIDE_WIDTH, "-wide"),
+    ]
+    VERTICAL_BREAKPOINTS = [
+        (0, "-too-short"),
+        (MIN_SIZE[1], "-short"),
+        (TALL_HEIGHT, "-tall"),
+    ]
 
     def __init__(self, services: Services) -> None:
         super().__init__(services)
@@ -114,15 +152,22 @@ class WorkspaceScreen(WorkspaceWorkers):
         self._rows_in_flight = False
         self._queue_in_flight = False
         self.full_reads = 0  # whole-queue reads started (tests and benchmarks count them)
+        # The pane shown in the main column when not every pane fits (see layout_for).
+        self.view = "queue"
+        # The server's words when another person holds the open task's lease.
+        self.held_by: str | None = None
 
     def _tz_for(self, practice_id: str) -> str:
         return self._tz.get(practice_id, "UTC")
 
     def compose(self) -> ComposeResult:
+        yield Static("", id="too-small")
+        yield Static("", id="pane-tabs")
         with Horizontal(id="panes"):
             yield QueuePane(self._clock, self._tz_for, id="queue")
             yield ScriptPane(id="script")
             with Vertical(id="side"):
+                yield Static("", id="step-line")
                 identity = actions.key_for("workspace.identity", self.services.settings.keymap)
                 yield PatientPane(identity_key=identity, id="patient")
                 yield OutcomeForm(self._clock, id="outcome")
@@ -131,6 +176,7 @@ class WorkspaceScreen(WorkspaceWorkers):
         yield LeanFooter()
 
     def on_mount(self) -> None:
+        self.add_class("view-queue", "-idle")
         self.query_one(QueueList).focus()
         # The panes exist now, so the queue worker's answer has somewhere to go.
         self.reload_queue()
@@ -150,6 +196,75 @@ class WorkspaceScreen(WorkspaceWorkers):
         self.full_reads += 1
         self._queue_in_flight = True
         self.load_queue()
+
+    # --- layout by terminal size -----------------------------------------
+
+    @property
+    def layout_kind(self) -> str:
+        """'wide', 'medium', 'narrow' or 'too-small' (layout_for the screen's size now)."""
+        return layout_for(self.size.width, self.size.height)
+
+    def on_resize(self) -> None:
+        self.update_layout()
+
+    def show_view(self, view: str, *, focus: bool = True) -> None:
+        """Show `view` ('queue', 'script' or 'patient') in the main column and focus it.
+
+        Only matters where not every pane fits; in the wide layout all are shown.
+        """
+        self.remove_class(f"view-{self.view}")
+        self.view = view
+        self.add_class(f"view-{view}")
+        self.update_layout()
+        if focus and self.layout_kind in ("medium", "narrow"):
+            target = {"queue": self.queue, "script": self.script}.get(view)
+            (target or self.query_one(PatientPane)).focus()
+
+    def action_next_pane(self) -> None:
+        views = VIEWS_BY_LAYOUT[self.layout_kind]
+        if not views:
+            return
+        current = self.view if self.view in views else views[-1]
+        self.show_view(views[(views.index(current) + 1) % len(views)])
+
+    def update_layout(self) -> None:
+        """Bring the size-dependent parts up to date: the too-small message, the pane
+        tabs and the one-line current step shown while the script pane is hidden."""
+        kind = self.layout_kind
+        width, height = self.size
+        self.set_class(self.context is None, "-idle")
+        if kind == "too-small":
+            self.query_one("#too-small", Static).update(
+                f"This terminal is {width}x{height}; the workspace needs at least "
+                f"{MIN_SIZE[0]}x{MIN_SIZE[1]}.\nMake the window larger or the font smaller."
+            )
+        views = VIEWS_BY_LAYOUT[kind]
+        tabs = self.query_one("#pane-tabs", Static)
+        tabs.display = bool(views)
+        if views:
+            key = actions.key_for("workspace.pane", self.services.settings.keymap)
+            shown = self.view if self.view in views else "script"
+            names = "  ".join(
+                f"[reverse] {v.title()} [/reverse]" if v == shown else f" {v.title()} "
+                for v in views
+            )
+            tabs.update(f"{names}   [dim]{escape(key)}: next pane[/dim]")
+        self._update_step_line()
+
+    def _update_step_line(self) -> None:
+        line = self.query_one("#step-line", Static)
+        kind = self.layout_kind
+        script_hidden = (kind == "medium" and self.view == "queue") or (
+            kind == "narrow" and self.view != "script"
+        )
+        summary = self.script.summary() if self.context is not None else ""
+        line.display = script_hidden and bool(summary)
+        if line.display:
+            line.update(escape(summary))
+
+    @on(ScriptPane.StepChanged)
+    def _step_changed(self) -> None:
+        self._update_step_line()
 
     # --- parts ------------------------------------------------------------
 
@@ -315,7 +430,26 @@ class WorkspaceScreen(WorkspaceWorkers):
         self.queue.open_task_id = task_id
         self.queue.select(task_id)
         self.queue.refresh()
+        self.held_by = None
         self.load_context(task_id)
+        self.claim_lease(task_id)
+
+    @on(LeaseChecked)
+    def _lease_checked(self, message: LeaseChecked) -> None:
+        """Someone else holds the task just opened: say who, on the banner, at once."""
+        if message.task_id != self.queue.open_task_id or message.held_by is None:
+            return
+        self.held_by = message.held_by
+        self._show_lease()
+
+    def _show_lease(self) -> None:
+        # The claim's answer may come before or after the task's context: either order.
+        if self.held_by is None:
+            self.hide_banner()
+        else:
+            self.show_banner(
+                f"[b]Held:[/b] {escape(self.held_by)}. Check with them before calling."
+            )
 
     def open_after(self, task_id: str) -> None:
         """After documenting `task_id`, open the next task once the save lands."""
@@ -330,17 +464,19 @@ class WorkspaceScreen(WorkspaceWorkers):
         if not same_task:
             self.verified = False
             self.opened_at = self._clock()
-            self.hide_banner()
+            self._show_lease()
         self.status.practice_tz = context.practice.timezone
         self.query_one(PatientPane).show(context, self.verified)
         self._show_script(keep_step=same_task)
         if not same_task:
             self._start_form(context)
+        self.update_layout()
 
     def _show_nothing(self) -> None:
         self.query_one(PatientPane).show(None, False)
         self.script.show_message("The queue is empty. Well done.")
         self.form.clear()
+        self.show_view("queue", focus=False)
 
     def _show_script(self, *, keep_step: bool) -> None:
         context = self.context
@@ -381,6 +517,7 @@ class WorkspaceScreen(WorkspaceWorkers):
         event.prevent_default()
         self.form.choose(outcome)
         self.script.voicemail = outcome.code == "left-voicemail"
+        self._update_step_line()
 
     def action_toggle_identity(self) -> None:
         if self.context is None or self.context.patient is None:
@@ -394,6 +531,7 @@ class WorkspaceScreen(WorkspaceWorkers):
     def action_cycle_channel(self) -> None:
         self.form.cycle_channel()
         self.script.voicemail = self.form.channel == Channel.VOICEMAIL
+        self._update_step_line()
 
     def action_submit_outcome(self) -> None:
         self.form.submit()
@@ -407,6 +545,8 @@ class WorkspaceScreen(WorkspaceWorkers):
     @on(QueueList.Opened)
     def _opened(self, event: QueueList.Opened) -> None:
         self.open_task(event.task_id)
+        if self.layout_kind in ("medium", "narrow"):
+            self.show_view("script")
         self.script.focus()
 
     def action_cycle_agent_state(self) -> None:
@@ -421,6 +561,30 @@ class WorkspaceScreen(WorkspaceWorkers):
         self.agent_state = state
         self.status.agent_state = state
         self.record_presence(state)
+
+    def action_show_attention(self) -> None:
+        """F9: the work the server refused, to read and send again or drop."""
+        from assistant_tui.screens.attention import AttentionScreen
+
+        tz = self.context.practice.timezone if self.context is not None else "UTC"
+        sync = self.sync
+
+        def resend() -> None:
+            if sync is not None:
+                sync.kick()
+
+        def closed(changed: bool | None) -> None:
+            if changed:
+                self._refresh_counts()
+
+        self.app.push_screen(AttentionScreen(self.cache, tz, resend), callback=closed)
+
+    def _refresh_counts(self) -> None:
+        """The status bar's outbox and attention figures, after the outbox changed here."""
+        if self.sync is not None:
+            self.sync.kick()  # the engine publishes a fresh status after its round
+        else:
+            self.load_status(self.queue.total)
 
     def action_escalate(self) -> None:
         context = self.context

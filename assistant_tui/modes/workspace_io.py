@@ -7,6 +7,7 @@ messages are posted to the workspace screen (`post_message` is thread-safe).
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -16,6 +17,7 @@ from assistant_tui.messages import (
     CacheFailed,
     ContextLoaded,
     EscalationRecorded,
+    LeaseChecked,
     QueueLoaded,
     RowsLoaded,
     SyncStatusChanged,
@@ -113,6 +115,37 @@ class WorkspaceWorkers(ModeScreen):
             return
         if context is not None:
             self.post_message(ContextLoaded(context))
+
+    @work(exclusive=True, group="claim", exit_on_error=False)
+    async def claim_lease(self, task_id: str) -> None:
+        """Take the lease on the task just opened (POST /v1/tasks/{id}/claim).
+
+        Online: at once, so a lease someone else holds is shown while the task
+        is open (409 lease-held, the server naming the holder). If the server
+        cannot be reached the claim waits in the cache's outbox (LocalCache.claim).
+        Signed in offline (no sync engine) there is no one to claim from: nothing.
+        """
+        from backend_client.errors import ClientError, Conflict
+
+        sync = self.sync
+        if sync is None:
+            return
+        try:
+            await sync.client.claim(task_id)
+        except Conflict as error:
+            self.post_message(LeaseChecked(task_id, held_by=error.message))
+            return
+        except ClientError:
+            pass  # unreachable or refused for now: leave it to the outbox
+        else:
+            self.post_message(LeaseChecked(task_id, held_by=None))
+            return
+        try:
+            await asyncio.to_thread(self.cache.claim, task_id)
+        except Exception as error:
+            self.post_message(CacheFailed("claiming the task", _one_line(error)))
+            return
+        self.post_message(LeaseChecked(task_id, held_by=None, queued=True))
 
     @work(thread=True, exclusive=True, group="attempt", exit_on_error=False)
     def record_attempt(self, attempt: AttemptIn) -> None:

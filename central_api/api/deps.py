@@ -94,6 +94,10 @@ Worker = Annotated[User, Depends(require_roles(Role.ASSISTANT, Role.SUPERVISOR, 
 EscalationHandler = Annotated[
     User, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN, Role.TRAINER))
 ]
+# Who may read patient data at all (a manager may not: 403, whatever the record).
+PatientReader = Annotated[
+    User, Depends(require_roles(Role.ASSISTANT, Role.SUPERVISOR, Role.TRAINER, Role.ADMIN))
+]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9 ._/()+:-]")
 

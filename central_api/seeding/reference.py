@@ -190,6 +190,7 @@ STAFF: tuple[StaffSpec, ...] = (
     StaffSpec("supervisor.fr", "Sky Supervisor", Role.SUPERVISOR, ("frontrange",)),
     StaffSpec("trainer", "Terry Trainer", Role.TRAINER, ("training",)),
     StaffSpec("admin", "Ada Admin", Role.ADMIN, ("hudson", "frontrange", "training")),
+    StaffSpec("manager", "Mara Manager", Role.MANAGER, ("hudson", "frontrange")),
 )
 
 

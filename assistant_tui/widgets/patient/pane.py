@@ -17,6 +17,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from assistant_tui.cells import clean
 from assistant_tui.timefmt import clock
 from followup_core.enums import Channel
 
@@ -40,7 +41,7 @@ def minimum_lines(context: TaskContext) -> list[str]:
         return [f"[b]Unmatched caller[/b] {escape(caller)}", "No patient record matched."]
     interpreter = " · [b]interpreter needed[/b]" if patient.interpreter_needed else ""
     return [
-        f"[b]{escape(patient.given_name)} {escape(patient.family_name)}[/b]",
+        f"[b]{escape(clean(patient.given_name))} {escape(clean(patient.family_name))}[/b]",
         f"phone {escape(patient.phone)} · patient time {escape(patient.timezone)}",
         f"language {escape(patient.preferred_language)}{interpreter}",
         _consent_line(context),

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input, Static
 
-from assistant_tui.widgets.queue.queue_list import HEADER, QueueList
+from assistant_tui.widgets.queue.queue_list import HEADER, QueueList, header
 
 # Annotations only: importing local_cache pulls in SQLAlchemy.
 if TYPE_CHECKING:
@@ -63,6 +63,10 @@ class QueuePane(Vertical):
         # One line of fixed height: no layout pass of the whole screen for it.
         self.query_one("#queue-count", Static).update(text, layout=False)
         self.border_subtitle = f"{queue.total} open"
+
+    @on(QueueList.ColumnsChanged)
+    def _columns_changed(self, event: QueueList.ColumnsChanged) -> None:
+        self.query_one("#queue-header", Static).update(header(event.patient_w))
 
     @on(QueueList.FilterRequested)
     def _show_filter(self) -> None:

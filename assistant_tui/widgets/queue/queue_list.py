@@ -21,6 +21,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from assistant_tui import actions
+from assistant_tui.cells import fit
 from assistant_tui.timefmt import countdown, short
 from assistant_tui.widgets.queue.rows import WORKFLOW_SHORT, matches, search_text, urgency
 from followup_core.enums import Priority
@@ -38,17 +39,65 @@ def sort_key(row: QueueRow) -> tuple[int, datetime, str]:
     return (RANK[row.priority], row.due_at, row.task_id)
 
 
-HEADER = f"{'':2} {'PRIO':<7} {'SLA':>6} {'WORKFLOW':<11} {'PATIENT':<16} {'TRY':>3} {'NEXT':>9}"
+# Column widths in terminal cells. SLA fits its widest value ("-12d02h"; from 100
+# days on countdown drops the hours: "-123d"), NEXT fits "Sat 09:00".
+PRIO_W, SLA_W, WORKFLOW_W, TRY_W, NEXT_W = 7, 7, 11, 3, 9
+PATIENT_MIN, PATIENT_DEFAULT, PATIENT_MAX = 8, 16, 32
+# Every cell of a row but the patient column: mark(2) + the columns + the spaces
+# between them + the pending flag(1).
+FIXED_W = 2 + PRIO_W + SLA_W + WORKFLOW_W + TRY_W + NEXT_W + 6 + 1
 
 
-def format_row(row: QueueRow, flag: str, now: datetime, tz: str, held: bool = False) -> str:
+def patient_width(total: int) -> int:
+    """Cells for the patient column in a row `total` cells wide (between
+    PATIENT_MIN and PATIENT_MAX): the column that grows and shrinks with the pane."""
+    return max(PATIENT_MIN, min(PATIENT_MAX, total - FIXED_W))
+
+
+def header(patient_w: int = PATIENT_DEFAULT) -> str:
+    """The column titles, aligned with `format_row(..., patient_w=patient_w)`."""
+    return " ".join(
+        (
+            fit("", 2),
+            fit("PRIO", PRIO_W),
+            fit("SLA", SLA_W, "right"),
+            fit("WORKFLOW", WORKFLOW_W),
+            fit("PATIENT", patient_w),
+            fit("TRY", TRY_W, "right"),
+            fit("NEXT", NEXT_W, "right"),
+        )
+    )
+
+
+HEADER = header()
+
+
+def format_row(
+    row: QueueRow,
+    flag: str,
+    now: datetime,
+    tz: str,
+    held: bool = False,
+    patient_w: int = PATIENT_DEFAULT,
+) -> str:
+    """One queue line, every column measured in terminal cells (assistant_tui.cells):
+    a CJK or emoji name takes its real width and a long one ends in "…", so the
+    columns after it stay put. `patient_w` is the patient column's width in cells."""
     mark = {"overdue": "!!", "due-soon": "! "}.get(flag, "  ")
     pending = "⚑" if held else "↑" if row.pending else " "
     return (
-        f"{mark} {row.priority.value:<7} {countdown(row.due_at, now):>6} "
-        f"{WORKFLOW_SHORT.get(row.workflow, row.workflow.value)[:11]:<11} "
-        f"{row.patient_label[:16]:<16} {row.attempts:>3} "
-        f"{short(row.next_attempt_at, tz, now):>9}{pending}"
+        " ".join(
+            (
+                mark,
+                fit(row.priority.value, PRIO_W),
+                fit(countdown(row.due_at, now), SLA_W, "right"),
+                fit(WORKFLOW_SHORT.get(row.workflow, row.workflow.value), WORKFLOW_W),
+                fit(row.patient_label, patient_w),
+                fit(str(row.attempts), TRY_W, "right"),
+                fit(short(row.next_attempt_at, tz, now), NEXT_W, "right"),
+            )
+        )
+        + pending
     )
 
 
@@ -80,6 +129,13 @@ class QueueList(ScrollView, can_focus=True):
     class FilterRequested(Message):
         pass
 
+    class ColumnsChanged(Message):
+        """The patient column's width (cells) changed with the list's; the header follows."""
+
+        def __init__(self, patient_w: int) -> None:
+            super().__init__()
+            self.patient_w = patient_w
+
     def __init__(
         self,
         clock: Callable[[], datetime],
@@ -99,6 +155,7 @@ class QueueList(ScrollView, can_focus=True):
         self.open_task_id: str | None = None
         # Escalated this session: on hold until the server's copy arrives.
         self.held: set[str] = set()
+        self._patient_w = PATIENT_DEFAULT
 
     # --- data -------------------------------------------------------------
 
@@ -288,7 +345,14 @@ class QueueList(ScrollView, can_focus=True):
         row = self._all[self._visible[position]]
         now = self._clock()
         flag = urgency(row, now)
-        text = format_row(row, flag, now, self._tz_for(row.practice_id), row.task_id in self.held)
+        text = format_row(
+            row,
+            flag,
+            now,
+            self._tz_for(row.practice_id),
+            row.task_id in self.held,
+            patient_width(width),
+        )
         style: Style = self.rich_style
         if flag:
             style += self.get_component_rich_style(f"queue--{flag}")
@@ -296,11 +360,15 @@ class QueueList(ScrollView, can_focus=True):
             style += self.get_component_rich_style("queue--open")
         if position == self.cursor:
             style += self.get_component_rich_style("queue--cursor")
-        strip = Strip([Segment(text.ljust(width), style)])
+        strip = Strip([Segment(fit(text, width), style)])
         return strip.crop(scroll_x, scroll_x + width)
 
     def on_resize(self) -> None:
         self._set_virtual_height(len(self._visible))
+        width = patient_width(self.scrollable_content_region.width)
+        if width != self._patient_w:
+            self._patient_w = width
+            self.post_message(self.ColumnsChanged(width))
 
     def _set_virtual_height(self, rows: int) -> None:
         """Set the scrollable height without a layout pass of the whole screen.
