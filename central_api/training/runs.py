@@ -16,11 +16,12 @@ from pydantic import TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from central_api import audit, models
+from central_api import models
 from central_api.assignment import announce_task
 from central_api.errors import ApiError
 from central_api.training import default_form, shipped_forms, shipped_scenarios
 from central_api.triggers.rules import Practices
+from central_api.uow import UnitOfWork
 from followup_core.enums import Channel, EscalationRoute, Role, TaskStatus, WorkflowId
 from followup_core.training.evaluation import (
     Answer,
@@ -76,7 +77,7 @@ def trainee(session: Session, practice: models.Practice, user_id: str) -> models
 
 
 def assign(
-    session: Session, trainer: models.User, scenario_id: str, trainee_id: str, *, client: str
+    session: Session, uow: UnitOfWork, trainer: models.User, scenario_id: str, trainee_id: str
 ) -> models.TrainingRun:
     """Create the synthetic patient, the task in the trainee's queue and the run."""
     practice = training_practice(session)
@@ -143,13 +144,7 @@ def assign(
     )
     session.add(run)
     session.flush()
-    audit.record(
-        session,
-        actor_id=trainer.id,
-        action="training-run-assigned",
-        resource=f"training-run:{run.id}",
-        client=client,
-    )
+    uow.audit("training.assign", f"training-run:{run.id}")
     return run
 
 
@@ -235,11 +230,10 @@ def evaluation(session: Session, run: models.TrainingRun) -> tuple[Evaluation, R
 
 def mark(
     session: Session,
+    uow: UnitOfWork,
     trainer: models.User,
     run: models.TrainingRun,
     marks: Sequence[Mark],
-    *,
-    client: str,
 ) -> None:
     """Store the trainer's marks (422 `mark-refused` for a bad one: none is stored);
     score the run when its outcome is saved and every item is marked (audited)."""
@@ -270,13 +264,7 @@ def mark(
         run.score = result.score
         run.passed = result.passed
         run.scored_at = now
-        audit.record(
-            session,
-            actor_id=trainer.id,
-            action="training-run-scored",
-            resource=f"training-run:{run.id}",
-            client=client,
-        )
+        uow.audit("training.score", f"training-run:{run.id}")
 
 
 def run_out(session: Session, run: models.TrainingRun) -> RunOut:
@@ -300,7 +288,11 @@ def run_out(session: Session, run: models.TrainingRun) -> RunOut:
 
 
 def clear(
-    session: Session, trainer: models.User, assistant_id: str, workflow: WorkflowId, *, client: str
+    session: Session,
+    uow: UnitOfWork,
+    trainer: models.User,
+    assistant_id: str,
+    workflow: WorkflowId,
 ) -> models.TrainingClearance:
     """Clear an assistant of the training practice for real work in a workflow (audited)."""
     learner = trainee(session, training_practice(session), assistant_id)
@@ -313,13 +305,7 @@ def clear(
     row.cleared_by = trainer.id
     row.cleared_at = models.utcnow()
     session.flush()
-    audit.record(
-        session,
-        actor_id=trainer.id,
-        action=f"training-clearance:{workflow.value}",
-        resource=f"user:{learner.id}",
-        client=client,
-    )
+    uow.audit(f"training.clear.{workflow.value}", f"user:{learner.id}")
     return row
 
 

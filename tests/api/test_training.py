@@ -91,8 +91,8 @@ def test_a_run_done_right_is_scored_and_passes(api: ApiHarness) -> None:
     assert result["status"] == "scored" and result["outcome"] == "confirmed"
     assert result["evaluation"]["score"] == 100.0 and result["evaluation"]["passed"]
     assert result["evaluation"]["answers"]["no-phi-in-voicemail"] == "n/a"
-    assert audit_count(api, "training-run-scored", f"training-run:{run['id']}") == 1
-    assert audit_count(api, "training-run-assigned", f"training-run:{run['id']}") == 1
+    assert audit_count(api, "training.score", f"training-run:{run['id']}") == 1
+    assert audit_count(api, "training.assign", f"training-run:{run['id']}") == 1
     after = client_as(api, TRAINEE).get(f"/v1/training/runs/{run['id']}/script").json()
     assert after["expected"]["outcomes"] == ["confirmed"]
 
@@ -166,7 +166,7 @@ def test_progress_and_sign_off(api: ApiHarness) -> None:
         json={"assistant_id": trainee_id, "workflow": "reactivation"},
     )
     assert cleared.status_code == 201, cleared.text
-    assert audit_count(api, "training-clearance:reactivation", f"user:{trainee_id}") == 1
+    assert audit_count(api, "training.clear.reactivation", f"user:{trainee_id}") == 1
     progress = trainer.get(f"/v1/training/trainees/{trainee_id}/progress").json()
     flows = {w["workflow"]: w for w in progress["workflows"]}
     assert flows["reactivation"]["cleared"] and not flows["missed-call-recovery"]["cleared"]

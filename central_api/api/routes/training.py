@@ -16,6 +16,7 @@ from central_api import models
 from central_api.api.deps import ClientDep, CurrentUser, SessionDep, require_roles
 from central_api.errors import AUTH_ERRORS, ApiError, responses
 from central_api.training import runs, shipped_scenarios
+from central_api.uow import UnitOfWork
 from followup_core.enums import Role
 from followup_core.training.evaluation import Mark
 from followup_core.training.wire import (
@@ -65,9 +66,9 @@ def list_scenarios(user: Trainer) -> list[ScenarioSummary]:
 )
 def assign_run(body: RunCreate, user: Trainer, session: SessionDep, client: ClientDep) -> RunOut:
     """Assign a scenario to a trainee: a task in their queue on the training practice."""
-    run = runs.assign(session, user, body.scenario_id, body.trainee_id, client=client)
-    out = runs.run_out(session, run)
-    session.commit()
+    with UnitOfWork(session, actor_id=user.id, client=client, feed=True) as uow:
+        run = runs.assign(session, uow, user, body.scenario_id, body.trainee_id)
+        out = runs.run_out(session, run)
     return out
 
 
@@ -154,13 +155,13 @@ def get_run_script(run_id: str, user: CurrentUser, session: SessionDep) -> RunSc
     responses=responses(404, 409),
 )
 def post_events(
-    run_id: str, body: RunEventsIn, user: Trainee, session: SessionDep
+    run_id: str, body: RunEventsIn, user: Trainee, session: SessionDep, client: ClientDep
 ) -> RunEventsAccepted:
     """The trainee's workspace records the run's session events (the mirror can feed this)."""
-    run = runs.visible_run(session, user, run_id)
-    recorded = runs.record_events(session, run, body)
-    total = runs.event_count(session, run)
-    session.commit()
+    with UnitOfWork(session, actor_id=user.id, client=client):
+        run = runs.visible_run(session, user, run_id)
+        recorded = runs.record_events(session, run, body)
+        total = runs.event_count(session, run)
     return RunEventsAccepted(recorded=recorded, total=total)
 
 
@@ -176,11 +177,11 @@ def put_marks(
     """The trainer's answers to trainer-marked items (a comment on every "no").
 
     A trainee (an assistant) gets 403: nobody marks their own run."""
-    run = runs.visible_run(session, user, run_id)
     marks = [Mark(m.item_id, m.answer, m.comment) for m in body.marks]
-    runs.mark(session, user, run, marks, client=client)
-    out = runs.run_out(session, run)
-    session.commit()
+    with UnitOfWork(session, actor_id=user.id, client=client) as uow:
+        run = runs.visible_run(session, user, run_id)
+        runs.mark(session, uow, user, run, marks)
+        out = runs.run_out(session, run)
     return out
 
 
@@ -195,14 +196,14 @@ def post_clearance(
     body: ClearanceIn, user: Trainer, session: SessionDep, client: ClientDep
 ) -> ClearanceOut:
     """Sign a trainee off for real work in one workflow (audited)."""
-    row = runs.clear(session, user, body.assistant_id, body.workflow, client=client)
-    out = ClearanceOut(
-        assistant_id=row.user_id,
-        workflow=body.workflow,
-        cleared_by=row.cleared_by,
-        cleared_at=row.cleared_at,
-    )
-    session.commit()
+    with UnitOfWork(session, actor_id=user.id, client=client) as uow:
+        row = runs.clear(session, uow, user, body.assistant_id, body.workflow)
+        out = ClearanceOut(
+            assistant_id=row.user_id,
+            workflow=body.workflow,
+            cleared_by=row.cleared_by,
+            cleared_at=row.cleared_at,
+        )
     return out
 
 
