@@ -3,7 +3,8 @@
 New work goes to the practice's assistants whose presence is `available`,
 least-loaded first (open tasks owned); when nobody is available it falls back
 to any active assistant of the practice, so work is never left ownerless while
-the practice has staff. `Assigner` keeps the loads in memory so a batch (the
+the practice has staff. An assistant who needs a trainer's clearance (a trainee)
+gets real work only in the workflows they are cleared for. `Assigner` keeps the loads in memory so a batch (the
 periodic job) spreads work evenly with one query.
 """
 
@@ -17,7 +18,15 @@ from sqlalchemy.orm import Session
 from central_api import models
 from central_api.events import note_assignment
 from central_api.feed import log_change, log_task
-from followup_core.enums import TERMINAL_STATUSES, AgentState, ChangeKind, FocusKind, Role
+from followup_core.enums import (
+    TERMINAL_STATUSES,
+    AgentState,
+    ChangeKind,
+    FocusKind,
+    Role,
+    WorkflowId,
+)
+from followup_core.training.progress import may_assign
 
 _TERMINAL = [str(s) for s in TERMINAL_STATUSES]
 
@@ -27,7 +36,7 @@ class Assigner:
 
     def __init__(self, session: Session, practice_id: str) -> None:
         rows = session.execute(
-            select(models.User.id, models.Presence.state)
+            select(models.User.id, models.Presence.state, models.User.clearance_required)
             .join(models.UserPractice, models.UserPractice.user_id == models.User.id)
             .outerjoin(models.Presence, models.Presence.user_id == models.User.id)
             .where(
@@ -36,8 +45,26 @@ class Assigner:
                 models.User.active.is_(True),
             )
         ).all()
-        self._available = sorted(uid for uid, state in rows if state == str(AgentState.AVAILABLE))
-        self._everyone = sorted(uid for uid, _ in rows)
+        self._available = sorted(
+            uid for uid, state, _ in rows if state == str(AgentState.AVAILABLE)
+        )
+        self._everyone = sorted(uid for uid, _, _ in rows)
+        # Assistants who need a trainer's clearance, and the workflows they are cleared
+        # for (issue 9). The training practice's own tasks are practice, not real work.
+        practice = session.get(models.Practice, practice_id)
+        gated = (
+            set()
+            if practice is None or practice.is_training
+            else {uid for uid, _, required in rows if required}
+        )
+        self._cleared: dict[str, frozenset[str]] = {uid: frozenset() for uid in gated}
+        if gated:
+            for uid, wf in session.execute(
+                select(models.TrainingClearance.user_id, models.TrainingClearance.workflow).where(
+                    models.TrainingClearance.user_id.in_(sorted(gated))
+                )
+            ):
+                self._cleared[uid] = self._cleared[uid] | {wf}
         self._load: Counter[str] = Counter()
         if self._everyone:
             counts = session.execute(
@@ -52,8 +79,26 @@ class Assigner:
                 if owner_id is not None:
                     self._load[owner_id] = count
 
-    def pick(self) -> str | None:
-        pool = self._available or self._everyone
+    def pick(self, workflow: WorkflowId | None = None) -> str | None:
+        """The least-loaded assistant (available ones first) who may work `workflow`.
+
+        With a workflow, an assistant whose clearance is required is left out unless
+        a trainer cleared them for it (`followup_core.training.progress.may_assign`).
+        """
+        available, everyone = self._available, self._everyone
+        if workflow is not None and self._cleared:
+            allowed = [
+                uid
+                for uid in everyone
+                if may_assign(
+                    workflow,
+                    clearance_required=uid in self._cleared,
+                    cleared={WorkflowId(w) for w in self._cleared.get(uid, ())},
+                )
+            ]
+            available = [uid for uid in available if uid in allowed]
+            everyone = allowed
+        pool = available or everyone
         if not pool:
             return None
         # Ties go to the lowest id, so a run is deterministic.
@@ -62,8 +107,10 @@ class Assigner:
         return chosen
 
 
-def pick_assignee(session: Session, practice_id: str) -> str | None:
-    return Assigner(session, practice_id).pick()
+def pick_assignee(
+    session: Session, practice_id: str, workflow: WorkflowId | None = None
+) -> str | None:
+    return Assigner(session, practice_id).pick(workflow)
 
 
 def announce_task(

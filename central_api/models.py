@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -87,6 +88,9 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A trainee gets real work only in workflows a trainer cleared them for
+    # (training_clearances); existing assistants need no clearance.
+    clearance_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class UserPractice(Base):
@@ -492,3 +496,67 @@ class Throttle(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     window_started_at: Mapped[datetime] = mapped_column()
     hits: Mapped[int] = mapped_column(Integer)
+
+
+class TrainingRun(Base):
+    """A scenario assigned to a trainee: a task on the training practice, then a score.
+
+    `status` is assigned (worked in the workspace) or scored (the outcome is saved
+    and every trainer-marked item is marked); `score` (0-100) and `passed` are set
+    when scored.
+    """
+
+    __tablename__ = "training_runs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    practice_id: Mapped[str] = mapped_column(ForeignKey("practices.id"))
+    scenario_id: Mapped[str] = mapped_column(String(64))
+    scenario_version: Mapped[int] = mapped_column(Integer)
+    form_id: Mapped[str] = mapped_column(String(64))
+    form_version: Mapped[int] = mapped_column(Integer)
+    trainee_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    trainer_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id"), unique=True)
+    workflow: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    score: Mapped[float | None] = mapped_column(nullable=True)
+    passed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    scored_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class TrainingRunEvent(Base):
+    """One recorded session event of a run (the scoring subset, no free text)."""
+
+    __tablename__ = "training_run_events"
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    run_id: Mapped[str] = mapped_column(ForeignKey("training_runs.id"), index=True)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TrainingMark(Base):
+    """A trainer's answer to a trainer-marked item of a run's form (the latest wins)."""
+
+    __tablename__ = "training_marks"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("training_runs.id"), primary_key=True)
+    item_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    answer: Mapped[str] = mapped_column(String(8))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    marked_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    marked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TrainingClearance(Base):
+    """A trainer's sign-off: this assistant may get real work in this workflow."""
+
+    __tablename__ = "training_clearances"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    workflow: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cleared_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    cleared_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -99,10 +99,10 @@ class Practices:
             self._calendars[practice_id] = PracticeCalendar.from_practice(practice_out(practice))
         return self._calendars[practice_id]
 
-    def assignee(self, practice_id: str) -> str | None:
+    def assignee(self, practice_id: str, workflow: WorkflowId | None = None) -> str | None:
         if practice_id not in self._assigners:
             self._assigners[practice_id] = Assigner(self.session, practice_id)
-        return self._assigners[practice_id].pick()
+        return self._assigners[practice_id].pick(workflow)
 
     def config(self, practice_id: str) -> dict[str, Any]:
         if practice_id not in self._configs:
@@ -152,7 +152,7 @@ def open_task(
 ) -> models.Task:
     """A new task, due within the workflow's response target in business time, assigned."""
     now = models.utcnow()
-    owner = practices.assignee(practice_id)
+    owner = practices.assignee(practice_id, workflow)
     due = practices.calendar(practice_id).due_for(
         triggered_at, practices.response_target(practice_id, workflow)
     )

@@ -22,6 +22,7 @@ from central_api.api.routes import (
     sync,
     tasks,
     team,
+    training,
     webhooks,
 )
 
@@ -41,4 +42,5 @@ ALL_ROUTERS: list[APIRouter] = [
     team.router,
     fhir.router,
     practice_setup.router,
+    training.router,
 ]
