@@ -65,6 +65,8 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"
     TRAINER = "trainer"
     ADMIN = "admin"
+    # Practice managers: metrics and the exceptions review only (no queue, no shadowing).
+    MANAGER = "manager"
 
 
 class AgentState(StrEnum):

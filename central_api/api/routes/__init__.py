@@ -15,6 +15,7 @@ from central_api.api.routes import (
     fhir,
     health,
     me,
+    metrics,
     presence,
     sync,
     tasks,
@@ -33,4 +34,5 @@ ALL_ROUTERS: list[APIRouter] = [
     escalations.router,
     webhooks.router,
     fhir.router,
+    metrics.router,
 ]

@@ -11,7 +11,13 @@ from sqlalchemy.orm import Session
 
 from central_api import idempotency
 from central_api.access import audit_access, escalation_for, scope_for
-from central_api.api.deps import ClientDep, CurrentUser, EscalationHandler, SessionDep, Worker
+from central_api.api.deps import (
+    ClientDep,
+    EscalationHandler,
+    PatientReader,
+    SessionDep,
+    Worker,
+)
 from central_api.api.routes.attempts import REPLAY_HEADERS, IdempotencyKey
 from central_api.errors import AUTH_ERRORS, responses
 from central_api.feed import lock_for_write, log_change
@@ -61,7 +67,7 @@ def post_escalation(
     summary="The escalation inbox, oldest acknowledgement due first",
 )
 def list_escalations(
-    user: CurrentUser,
+    user: PatientReader,
     session: SessionDep,
     client: ClientDep,
     status: Annotated[

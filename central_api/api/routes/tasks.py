@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response
 from sqlalchemy import select
 
 from central_api.access import audit_access, scope_for, task_for
-from central_api.api.deps import ClientDep, CurrentUser, SessionDep, SettingsDep, Worker
+from central_api.api.deps import ClientDep, PatientReader, SessionDep, SettingsDep, Worker
 from central_api.errors import AUTH_ERRORS, ApiError, responses
 from central_api.models import Attempt, utcnow
 from central_api.serialize import attempt_out, task_out
@@ -23,7 +23,9 @@ router = APIRouter(prefix="/v1", tags=["tasks"], responses=AUTH_ERRORS)
     operation_id="get_task",
     responses=responses(404),
 )
-def get_task(task_id: str, user: CurrentUser, session: SessionDep, client: ClientDep) -> TaskDetail:
+def get_task(
+    task_id: str, user: PatientReader, session: SessionDep, client: ClientDep
+) -> TaskDetail:
     scope = scope_for(session, user)
     task = task_for(session, scope, task_id, client=client)
     attempts = session.scalars(

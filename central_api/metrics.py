@@ -1,0 +1,430 @@
+"""Reading the facts behind the follow-up figures, aggregated in SQL, per practice and period.
+
+Each query returns one row per missed call, task, appointment or escalation of
+the period (or, for attempts, one count per quarter hour), never one row per
+attempt, so a year of a large practice stays a few round trips; the figures
+themselves are the pure functions of `followup_core.metrics`. Indexes that keep
+these queries on index ranges come with revision 0007_metrics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Integer, and_, case, cast, exists, func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import type_coerce
+
+from central_api import models
+from central_api.work import calendar_for
+from followup_core import metrics as m
+from followup_core.enums import TERMINAL_STATUSES, WorkflowId
+from followup_core.workflow_types import OutcomeEffect
+from followup_core.workflows import WORKFLOWS, workflow
+
+# Figures that are for the whole practice: the workflow and assistant filters do not apply.
+PRACTICE_WIDE = frozenset({"confirmation-rate", "no-show-trend", "referral-aging"})
+
+_REACHED = frozenset({OutcomeEffect.COMPLETE, OutcomeEffect.RESCHEDULE})
+
+
+def reached_outcomes(wid: WorkflowId) -> list[str]:
+    """Outcome codes of a workflow that mean the patient was reached (complete or reschedule)."""
+    return [o.code for o in workflow(wid).outcomes if o.effect in _REACHED]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The optional workflow and assistant a figure is narrowed to."""
+
+    workflow: str | None = None
+    assistant_id: str | None = None
+
+
+def _quarter(session: Session, column: Any) -> ColumnElement[Any]:
+    """Unix seconds // 900 of a timestamp column, on SQLite and PostgreSQL."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.floor(func.extract("epoch", column) / m.QUARTER_HOUR), Integer)
+    return cast(func.strftime("%s", column), Integer) / m.QUARTER_HOUR
+
+
+def _task_filters(f: Filters) -> list[ColumnElement[bool]]:
+    T = models.Task
+    out: list[ColumnElement[bool]] = []
+    if f.workflow:
+        out.append(T.workflow == f.workflow)
+    if f.assistant_id:
+        out.append(T.owner_id == f.assistant_id)
+    return out
+
+
+def missed_calls(
+    session: Session, practice_id: str, start: datetime, end: datetime, f: Filters
+) -> list[m.MissedCallFact]:
+    MC, T, A = models.MissedCall, models.Task, models.Attempt
+    reached = reached_outcomes(WorkflowId.MISSED_CALL_RECOVERY)
+    first = type_coerce(func.min(A.started_at), A.started_at.type)
+    reached_at = type_coerce(
+        func.min(case((A.outcome.in_(reached), A.started_at))), A.started_at.type
+    )
+    stmt = (
+        select(MC.called_at, MC.caller_kind, T.due_at, first, reached_at)
+        .select_from(MC)
+        .outerjoin(T, T.id == MC.task_id)
+        .outerjoin(A, A.task_id == T.id)
+        .where(MC.practice_id == practice_id, MC.called_at >= start, MC.called_at < end)
+        .group_by(MC.id, MC.called_at, MC.caller_kind, T.due_at)
+    )
+    if f.workflow or f.assistant_id:
+        stmt = stmt.where(*_task_filters(f))
+    return [
+        m.MissedCallFact(
+            called_at=row[0],
+            caller_kind=row[1],
+            due_at=row[2],
+            first_attempt_at=row[3],
+            reached_at=row[4],
+        )
+        for row in session.execute(stmt)
+    ]
+
+
+def tasks_created(
+    session: Session, practice_id: str, start: datetime, end: datetime, f: Filters
+) -> list[m.TaskFact]:
+    """Tasks created in [start, end) with their attempt count and first attempt."""
+    T, A = models.Task, models.Attempt
+    first = type_coerce(func.min(A.started_at), A.started_at.type)
+    stmt = (
+        select(T.workflow, T.status, T.created_at, T.due_at, T.updated_at, func.count(A.id), first)
+        .select_from(T)
+        .outerjoin(A, A.task_id == T.id)
+        .where(T.practice_id == practice_id, T.created_at >= start, T.created_at < end)
+        .where(*_task_filters(f))
+        .group_by(T.id, T.workflow, T.status, T.created_at, T.due_at, T.updated_at)
+    )
+    terminal = {s.value for s in TERMINAL_STATUSES}
+    return [
+        m.TaskFact(
+            workflow=row[0],
+            status=row[1],
+            created_at=row[2],
+            due_at=row[3],
+            closed_at=row[4] if row[1] in terminal else None,
+            attempts=row[5],
+            first_attempt_at=row[6],
+        )
+        for row in session.execute(stmt)
+    ]
+
+
+def intake_tasks(
+    session: Session, practice_id: str, start: datetime, end: datetime, f: Filters
+) -> list[m.TaskFact]:
+    """Intake-completion tasks whose appointment starts in [start, end)."""
+    T, Ap = models.Task, models.Appointment
+    if f.workflow and f.workflow != WorkflowId.INTAKE_COMPLETION:
+        return []
+    stmt = (
+        select(T.status, T.created_at, T.due_at, T.updated_at, Ap.start_at)
+        .select_from(Ap)
+        .join(T, and_(T.focus_id == Ap.id, T.focus_kind == "appointment"))
+        .where(Ap.practice_id == practice_id, Ap.start_at >= start, Ap.start_at < end)
+        .where(T.workflow == WorkflowId.INTAKE_COMPLETION.value)
+    )
+    if f.assistant_id:
+        stmt = stmt.where(T.owner_id == f.assistant_id)
+    return [
+        m.TaskFact(
+            workflow=WorkflowId.INTAKE_COMPLETION.value,
+            status=row[0],
+            created_at=row[1],
+            due_at=row[2],
+            closed_at=row[3],
+            visit_at=row[4],
+        )
+        for row in session.execute(stmt)
+    ]
+
+
+def appointments(
+    session: Session, practice_id: str, start: datetime, end: datetime
+) -> list[m.AppointmentFact]:
+    """Appointments starting in [start, end): staff and patient confirmations, outcome."""
+    Ap, T, A, SC = models.Appointment, models.Task, models.Attempt, models.AppointmentStatusChange
+    staff = (
+        select(type_coerce(func.min(A.started_at), A.started_at.type))
+        .select_from(A)
+        .join(T, T.id == A.task_id)
+        .where(
+            T.focus_id == Ap.id,
+            T.focus_kind == "appointment",
+            T.workflow == WorkflowId.APPOINTMENT_CONFIRMATION.value,
+            A.outcome == "confirmed",
+        )
+        .scalar_subquery()
+    )
+    patient = (
+        select(type_coerce(func.min(SC.recorded_at), SC.recorded_at.type))
+        .where(SC.appointment_id == Ap.id, SC.status == "confirmed")
+        .scalar_subquery()
+    )
+    stmt = select(Ap.start_at, Ap.status, staff, patient).where(
+        Ap.practice_id == practice_id, Ap.start_at >= start, Ap.start_at < end
+    )
+    return [
+        m.AppointmentFact(
+            start_at=row[0],
+            status=row[1],
+            staff_confirmed_at=row[2],
+            patient_confirmed_at=row[3],
+            outcome=row[1] if row[1] in ("noshow", "fulfilled") else None,
+        )
+        for row in session.execute(stmt)
+    ]
+
+
+def has_status_source(session: Session, practice_id: str, statuses: Sequence[str]) -> bool:
+    """Whether interop has ever reported one of `statuses` for this practice's appointments."""
+    SC = models.AppointmentStatusChange
+    return bool(
+        session.scalar(
+            select(exists().where(SC.practice_id == practice_id, SC.status.in_(list(statuses))))
+        )
+    )
+
+
+def open_task_ages(session: Session, practice_id: str, at: datetime, f: Filters) -> list[datetime]:
+    T = models.Task
+    stmt = select(T.created_at).where(
+        T.practice_id == practice_id,
+        T.status.not_in([s.value for s in TERMINAL_STATUSES]),
+        T.created_at <= at,
+        *_task_filters(f),
+    )
+    return list(session.scalars(stmt))
+
+
+def open_referrals(session: Session, practice_id: str, at: datetime) -> list[datetime]:
+    R = models.Referral
+    stmt = select(R.referred_at).where(
+        R.practice_id == practice_id, R.status.in_(["sent", "received"]), R.referred_at <= at
+    )
+    return list(session.scalars(stmt))
+
+
+def escalations(
+    session: Session, practice_id: str, start: datetime, end: datetime, f: Filters
+) -> list[m.EscalationFact]:
+    E, T = models.Escalation, models.Task
+    stmt = select(E.route, E.raised_at, E.ack_due_at, E.acknowledged_at, E.reason).where(
+        E.practice_id == practice_id, E.raised_at >= start, E.raised_at < end
+    )
+    if f.workflow:
+        stmt = stmt.join(T, T.id == E.task_id).where(T.workflow == f.workflow)
+    if f.assistant_id:
+        stmt = stmt.where(E.raised_by == f.assistant_id)
+    return [
+        m.EscalationFact(
+            route=row[0], raised_at=row[1], ack_due_at=row[2], acknowledged_at=row[3], reason=row[4]
+        )
+        for row in session.execute(stmt)
+    ]
+
+
+def _attempts_in(
+    practice_id: str, start: datetime, end: datetime, f: Filters
+) -> list[ColumnElement[bool]]:
+    A, T = models.Attempt, models.Task
+    conds: list[ColumnElement[bool]] = [
+        T.practice_id == practice_id,
+        A.started_at >= start,
+        A.started_at < end,
+    ]
+    if f.workflow:
+        conds.append(T.workflow == f.workflow)
+    if f.assistant_id:
+        conds.append(A.assistant_id == f.assistant_id)
+    return conds
+
+
+def attempt_quarters(
+    session: Session, practice_id: str, start: datetime, end: datetime, f: Filters
+) -> dict[int, int]:
+    """Attempts started in [start, end) counted per quarter hour (Unix seconds // 900)."""
+    A, T = models.Attempt, models.Task
+    bucket = _quarter(session, A.started_at).label("q")
+    stmt = (
+        select(bucket, func.count())
+        .select_from(A)
+        .join(T, T.id == A.task_id)
+        .where(*_attempts_in(practice_id, start, end, f))
+        .group_by(bucket)
+    )
+    return {int(q): int(n) for q, n in session.execute(stmt)}
+
+
+def rescheduled(
+    session: Session, practice_id: str, start: datetime, end: datetime, f: Filters
+) -> list[datetime]:
+    A, T = models.Attempt, models.Task
+    stmt = (
+        select(A.started_at)
+        .select_from(A)
+        .join(T, T.id == A.task_id)
+        .where(*_attempts_in(practice_id, start, end, f), A.outcome == "rescheduled")
+    )
+    return list(session.scalars(stmt))
+
+
+def compute(
+    session: Session,
+    practice: models.Practice,
+    period: m.Period,
+    filters: Filters,
+    as_of: datetime,
+) -> list[m.Figure]:
+    """Every figure of `m.FIGURE_IDS` for one practice and period, in that order."""
+    pid = practice.id
+    start, end = period.starts_at, period.ends_at
+    at = min(end, as_of)
+    calendar = calendar_for(practice)
+    calls = missed_calls(session, pid, start, end, filters)
+    created = tasks_created(session, pid, start, end, filters)
+    appts = appointments(session, pid, start, end)
+    escs = escalations(session, pid, start, end, filters)
+    figures = [
+        m.callback_time(calls, calendar, period),
+        m.missed_call_recovery(calls, period, as_of),
+        m.confirmation_rate(
+            appts, period, patient_source=has_status_source(session, pid, ["confirmed"])
+        ),
+        m.no_show_trend(
+            appts, period, outcome_source=has_status_source(session, pid, ["noshow", "fulfilled"])
+        ),
+        m.intake_completion(intake_tasks(session, pid, start, end, filters), period),
+        m.unresolved_by_age(open_task_ages(session, pid, at, filters), at),
+        m.referral_aging(open_referrals(session, pid, at), at, practice.timezone),
+        m.reschedule_volume(rescheduled(session, pid, start, end, filters), period),
+        m.access_complaints(escs, period),
+        m.escalations_by_route(escs, period, as_of),
+        m.sla_met(created, period, as_of),
+        m.attempts_per_resolved_task(created, period),
+        m.work_outside_hours(attempt_quarters(session, pid, start, end, filters), calendar, period),
+    ]
+    return [
+        f.model_copy(update={"practice_wide": True}) if f.id in PRACTICE_WIDE else f
+        for f in figures
+    ]
+
+
+# --- the exceptions review ------------------------------------------------------------
+
+FAILED_CONTACT = sorted(
+    {o.code for w in WORKFLOWS.values() for o in w.outcomes if o.effect.is_failed_contact}
+)
+REPEATED_FAILED_CONTACT = 3  # failed-contact attempts on one patient in the period
+EXCEPTION_LIMIT = 200  # items per list; `count` fields still count all
+
+
+def _norm_reason(reason: str) -> str:
+    return " ".join(reason.lower().split())[:80]
+
+
+def exceptions(
+    session: Session,
+    practice_id: str,
+    start: datetime,
+    end: datetime,
+    f: Filters,
+    as_of: datetime,
+) -> dict[str, list[m.ExceptionGroup]]:
+    """The four lists of the exceptions review (see `m.ExceptionsReport`): ids, never names."""
+    E, T, A = models.Escalation, models.Task, models.Attempt
+    # Recurring escalation reasons: the same route and reason text (case and spacing
+    # folded) raised twice or more in the period.
+    esc_stmt = select(E.route, E.reason, E.task_id).where(
+        E.practice_id == practice_id, E.raised_at >= start, E.raised_at < end
+    )
+    if f.workflow:
+        esc_stmt = esc_stmt.join(T, T.id == E.task_id).where(T.workflow == f.workflow)
+    if f.assistant_id:
+        esc_stmt = esc_stmt.where(E.raised_by == f.assistant_id)
+    groups: dict[tuple[str, str], list[str]] = {}
+    for route, reason, task_id in session.execute(esc_stmt):
+        groups.setdefault((route, _norm_reason(reason or "")), []).append(task_id)
+    recurring = sorted(
+        (
+            m.ExceptionGroup(
+                key=f"{route}:{reason}",
+                label=f"{route}: {reason or '(no reason given)'}",
+                count=len(ids),
+                task_ids=sorted(set(ids))[:EXCEPTION_LIMIT],
+            )
+            for (route, reason), ids in groups.items()
+            if len(ids) >= 2
+        ),
+        key=lambda g: (-g.count, g.key),
+    )
+    # Patients with repeated failed contact in the period.
+    failed_stmt = (
+        select(T.patient_id, func.count(A.id), func.min(T.id), func.max(T.id))
+        .select_from(A)
+        .join(T, T.id == A.task_id)
+        .where(*_attempts_in(practice_id, start, end, f), A.outcome.in_(FAILED_CONTACT))
+        .where(T.patient_id.is_not(None))
+        .group_by(T.patient_id)
+        .having(func.count(A.id) >= REPEATED_FAILED_CONTACT)
+        .order_by(func.count(A.id).desc(), T.patient_id)
+        .limit(EXCEPTION_LIMIT)
+    )
+    repeated = [
+        m.ExceptionGroup(
+            key=str(patient_id),
+            label=f"patient {str(patient_id)[:8]}: {n} failed contacts",
+            count=int(n),
+            task_ids=sorted({lo, hi}),
+        )
+        for patient_id, n, lo, hi in session.execute(failed_stmt)
+    ]
+    # Conflicts needing attention: tasks flagged for review (an attempt arrived stale).
+    conflict_stmt = (
+        select(T.id, T.workflow)
+        .where(T.practice_id == practice_id, T.needs_review.is_(True), *_task_filters(f))
+        .order_by(T.updated_at.desc())
+        .limit(EXCEPTION_LIMIT)
+    )
+    conflicts = [
+        m.ExceptionGroup(key=tid, label=f"{wf} needs review", count=1, task_ids=[tid])
+        for tid, wf in session.execute(conflict_stmt)
+    ]
+    # Tasks past their target: open and due before now.
+    past_stmt = (
+        select(T.id, T.workflow, T.due_at, T.priority)
+        .where(
+            T.practice_id == practice_id,
+            T.status.not_in([s.value for s in TERMINAL_STATUSES]),
+            T.due_at < as_of,
+            *_task_filters(f),
+        )
+        .order_by(T.due_at)
+        .limit(EXCEPTION_LIMIT)
+    )
+    past = [
+        m.ExceptionGroup(
+            key=tid,
+            label=f"{wf} ({prio}) due {due.strftime('%Y-%m-%d %H:%MZ')}",
+            count=1,
+            task_ids=[tid],
+        )
+        for tid, wf, due, prio in session.execute(past_stmt)
+    ]
+    return {
+        "recurring_reasons": recurring,
+        "repeated_failed_contact": repeated,
+        "conflicts": conflicts,
+        "past_target": past,
+    }
