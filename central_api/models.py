@@ -144,6 +144,7 @@ class Patient(Base):
 
 class Appointment(Base):
     __tablename__ = "appointments"
+    __table_args__ = (Index("ix_appointments_practice_start", "practice_id", "start_at"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
     practice_id: Mapped[str] = mapped_column(ForeignKey("practices.id"), index=True)
@@ -174,6 +175,8 @@ class Task(Base):
     __table_args__ = (
         Index("ix_tasks_owner_status", "owner_id", "status"),
         Index("ix_tasks_practice_status", "practice_id", "status"),
+        Index("ix_tasks_practice_created", "practice_id", "created_at"),
+        Index("ix_tasks_focus", "focus_id"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
@@ -202,6 +205,10 @@ class Task(Base):
 
 class Attempt(Base):
     __tablename__ = "attempts"
+    __table_args__ = (
+        Index("ix_attempts_task_started", "task_id", "started_at"),
+        Index("ix_attempts_started", "started_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # client-generated UUID
     task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id"), index=True)
@@ -223,7 +230,10 @@ class Attempt(Base):
 
 class Escalation(Base):
     __tablename__ = "escalations"
-    __table_args__ = (Index("ix_escalations_practice_status", "practice_id", "status"),)
+    __table_args__ = (
+        Index("ix_escalations_practice_status", "practice_id", "status"),
+        Index("ix_escalations_practice_raised", "practice_id", "raised_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     practice_id: Mapped[str] = mapped_column(ForeignKey("practices.id"))
