@@ -1,7 +1,8 @@
 """Reading the facts behind the follow-up figures, aggregated in SQL, per practice and period.
 
 Each query returns one row per missed call, task, appointment or escalation of
-the period (or, for attempts, one count per quarter hour), never one row per
+the period (or, for attempts and SLA, one count per local day or opening segment,
+joined on an index range), never one row per
 attempt, so a year of a large practice stays a few round trips; the figures
 themselves are the pure functions of `followup_core.metrics`. Indexes that keep
 these queries on index ranges come with revision 0007_metrics.
@@ -9,19 +10,31 @@ these queries on index ranges come with revision 0007_metrics.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, case, cast, exists, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    and_,
+    case,
+    column,
+    exists,
+    func,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import type_coerce
 
 from central_api import models
 from central_api.work import calendar_for
 from followup_core import metrics as m
-from followup_core.enums import TERMINAL_STATUSES, WorkflowId
+from followup_core.enums import TERMINAL_STATUSES, TaskStatus, WorkflowId
 from followup_core.workflow_types import OutcomeEffect
 from followup_core.workflows import WORKFLOWS, workflow
 
@@ -44,11 +57,33 @@ class Filters:
     assistant_id: str | None = None
 
 
-def _quarter(session: Session, column: Any) -> ColumnElement[Any]:
-    """Unix seconds // 900 of a timestamp column, on SQLite and PostgreSQL."""
+_STORED = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy's DateTime stores an instant on SQLite
+
+
+def _segments_table(session: Session, segments: Sequence[m.Segment]) -> Any:
+    """The segments as a table (i, lo, hi) to join on: json_each on SQLite, unnest on
+    PostgreSQL. Joined on an indexed timestamp, each segment is one index range."""
     if session.get_bind().dialect.name == "postgresql":
-        return cast(func.floor(func.extract("epoch", column) / m.QUARTER_HOUR), Integer)
-    return cast(func.strftime("%s", column), Integer) / m.QUARTER_HOUR
+        sql = text(
+            "SELECT CAST(u.ord - 1 AS INTEGER) AS i, u.lo AS lo, u.hi AS hi FROM "
+            "unnest(CAST(:los AS timestamptz[]), CAST(:his AS timestamptz[])) "
+            "WITH ORDINALITY AS u(lo, hi, ord)"
+        ).bindparams(los=[g.starts for g in segments], his=[g.ends for g in segments])
+    else:
+        payload = json.dumps(
+            [
+                [
+                    g.starts.astimezone(UTC).strftime(_STORED),
+                    g.ends.astimezone(UTC).strftime(_STORED),
+                ]
+                for g in segments
+            ]
+        )
+        sql = text(
+            "SELECT CAST(key AS INTEGER) AS i, json_extract(value, '$[0]') AS lo, "
+            "json_extract(value, '$[1]') AS hi FROM json_each(:segs)"
+        ).bindparams(segs=payload)
+    return sql.columns(column("i", Integer), column("lo"), column("hi")).subquery("seg")
 
 
 def _task_filters(f: Filters) -> list[ColumnElement[bool]]:
@@ -64,19 +99,19 @@ def _task_filters(f: Filters) -> list[ColumnElement[bool]]:
 def missed_calls(
     session: Session, practice_id: str, start: datetime, end: datetime, f: Filters
 ) -> list[m.MissedCallFact]:
+    """Missed calls in [start, end) with their callback task's due time, first attempt
+    and first attempt that reached the caller."""
     MC, T, A = models.MissedCall, models.Task, models.Attempt
-    reached = reached_outcomes(WorkflowId.MISSED_CALL_RECOVERY)
-    first = type_coerce(func.min(A.started_at), A.started_at.type)
-    reached_at = type_coerce(
-        func.min(case((A.outcome.in_(reached), A.started_at))), A.started_at.type
+    reached = (
+        select(type_coerce(func.min(A.started_at), A.started_at.type))
+        .where(A.task_id == T.id, A.outcome.in_(reached_outcomes(WorkflowId.MISSED_CALL_RECOVERY)))
+        .scalar_subquery()
     )
     stmt = (
-        select(MC.called_at, MC.caller_kind, T.due_at, first, reached_at)
+        select(MC.called_at, MC.caller_kind, T.due_at, T.first_attempt_at, reached)
         .select_from(MC)
         .outerjoin(T, T.id == MC.task_id)
-        .outerjoin(A, A.task_id == T.id)
         .where(MC.practice_id == practice_id, MC.called_at >= start, MC.called_at < end)
-        .group_by(MC.id, MC.called_at, MC.caller_kind, T.due_at)
     )
     if f.workflow or f.assistant_id:
         stmt = stmt.where(*_task_filters(f))
@@ -95,17 +130,12 @@ def missed_calls(
 def tasks_created(
     session: Session, practice_id: str, start: datetime, end: datetime, f: Filters
 ) -> list[m.TaskFact]:
-    """Tasks created in [start, end) with their attempt count and first attempt."""
-    T, A = models.Task, models.Attempt
-    first = type_coerce(func.min(A.started_at), A.started_at.type)
-    stmt = (
-        select(T.workflow, T.status, T.created_at, T.due_at, T.updated_at, func.count(A.id), first)
-        .select_from(T)
-        .outerjoin(A, A.task_id == T.id)
-        .where(T.practice_id == practice_id, T.created_at >= start, T.created_at < end)
-        .where(*_task_filters(f))
-        .group_by(T.id, T.workflow, T.status, T.created_at, T.due_at, T.updated_at)
-    )
+    """Tasks created in [start, end) with their attempt counter and first attempt."""
+    T = models.Task
+    stmt = select(
+        T.workflow, T.status, T.created_at, T.due_at, T.updated_at, T.attempts, T.first_attempt_at
+    ).where(T.practice_id == practice_id, T.created_at >= start, T.created_at < end)
+    stmt = stmt.where(*_task_filters(f))
     terminal = {s.value for s in TERMINAL_STATUSES}
     return [
         m.TaskFact(
@@ -119,6 +149,57 @@ def tasks_created(
         )
         for row in session.execute(stmt)
     ]
+
+
+def sla_per_day(
+    session: Session,
+    practice_id: str,
+    period: m.Period,
+    f: Filters,
+    as_of: datetime,
+) -> dict[date, tuple[int, int]]:
+    """Per local day of creation: (met, judged) of `m.sla_met`, counted in SQL."""
+    T = models.Task
+    days = m.day_spans(period)
+    seg = _segments_table(session, days)
+    attempted = T.first_attempt_at.is_not(None)
+    live = T.status != TaskStatus.ENTERED_IN_ERROR.value
+    judged = case((and_(live, or_(attempted, T.due_at <= as_of)), 1), else_=0)
+    met = case((and_(live, attempted, T.first_attempt_at <= T.due_at), 1), else_=0)
+    stmt = (
+        select(seg.c.i, func.sum(met), func.sum(judged))
+        .select_from(seg)
+        .join(
+            T,
+            and_(
+                T.practice_id == practice_id,
+                T.created_at >= seg.c.lo,
+                T.created_at < seg.c.hi,
+            ),
+        )
+        .where(*_task_filters(f))
+        .group_by(seg.c.i)
+    )
+    return {
+        days[int(i)].day: (int(n_met or 0), int(n_judged or 0))
+        for i, n_met, n_judged in session.execute(stmt)
+    }
+
+
+def resolved_attempts(
+    session: Session, practice_id: str, start: datetime, end: datetime, f: Filters
+) -> tuple[int, int]:
+    """(tasks created in [start, end) now completed, their attempts), counted in SQL."""
+    T = models.Task
+    stmt = select(func.count(), func.coalesce(func.sum(T.attempts), 0)).where(
+        T.practice_id == practice_id,
+        T.created_at >= start,
+        T.created_at < end,
+        T.status == TaskStatus.COMPLETED.value,
+        *_task_filters(f),
+    )
+    row = session.execute(stmt).one()
+    return int(row[0]), int(row[1])
 
 
 def intake_tasks(
@@ -240,42 +321,42 @@ def _attempts_in(
 ) -> list[ColumnElement[bool]]:
     A, T = models.Attempt, models.Task
     conds: list[ColumnElement[bool]] = [
-        T.practice_id == practice_id,
+        A.practice_id == practice_id,
         A.started_at >= start,
         A.started_at < end,
     ]
     if f.workflow:
-        conds.append(T.workflow == f.workflow)
+        conds.append(A.task_id.in_(select(T.id).where(T.workflow == f.workflow)))
     if f.assistant_id:
         conds.append(A.assistant_id == f.assistant_id)
     return conds
 
 
-def attempt_quarters(
-    session: Session, practice_id: str, start: datetime, end: datetime, f: Filters
-) -> dict[int, int]:
-    """Attempts started in [start, end) counted per quarter hour (Unix seconds // 900)."""
-    A, T = models.Attempt, models.Task
-    bucket = _quarter(session, A.started_at).label("q")
+def attempts_per_segment(
+    session: Session, practice_id: str, segments: Sequence[m.Segment], f: Filters
+) -> list[int]:
+    """How many attempts started in each segment (`m.day_segments`), counted in SQL."""
+    A = models.Attempt
+    seg = _segments_table(session, segments)
+    conds = _attempts_in(practice_id, segments[0].starts, segments[-1].ends, f)
     stmt = (
-        select(bucket, func.count())
-        .select_from(A)
-        .join(T, T.id == A.task_id)
-        .where(*_attempts_in(practice_id, start, end, f))
-        .group_by(bucket)
+        select(seg.c.i, func.count())  # count(*): the index alone answers it
+        .select_from(seg)
+        .join(A, and_(A.started_at >= seg.c.lo, A.started_at < seg.c.hi, *conds))
+        .group_by(seg.c.i)
     )
-    return {int(q): int(n) for q, n in session.execute(stmt)}
+    counts = [0] * len(segments)
+    for i, n in session.execute(stmt):
+        counts[int(i)] = int(n)
+    return counts
 
 
 def rescheduled(
     session: Session, practice_id: str, start: datetime, end: datetime, f: Filters
 ) -> list[datetime]:
-    A, T = models.Attempt, models.Task
-    stmt = (
-        select(A.started_at)
-        .select_from(A)
-        .join(T, T.id == A.task_id)
-        .where(*_attempts_in(practice_id, start, end, f), A.outcome == "rescheduled")
+    A = models.Attempt
+    stmt = select(A.started_at).where(
+        *_attempts_in(practice_id, start, end, f), A.outcome == "rescheduled"
     )
     return list(session.scalars(stmt))
 
@@ -292,8 +373,8 @@ def compute(
     start, end = period.starts_at, period.ends_at
     at = min(end, as_of)
     calendar = calendar_for(practice)
+    segments = m.day_segments(calendar, period)
     calls = missed_calls(session, pid, start, end, filters)
-    created = tasks_created(session, pid, start, end, filters)
     appts = appointments(session, pid, start, end)
     escs = escalations(session, pid, start, end, filters)
     figures = [
@@ -311,9 +392,11 @@ def compute(
         m.reschedule_volume(rescheduled(session, pid, start, end, filters), period),
         m.access_complaints(escs, period),
         m.escalations_by_route(escs, period, as_of),
-        m.sla_met(created, period, as_of),
-        m.attempts_per_resolved_task(created, period),
-        m.work_outside_hours(attempt_quarters(session, pid, start, end, filters), calendar, period),
+        m.sla_met_counts(sla_per_day(session, pid, period, filters, as_of), period),
+        m.attempts_per_resolved_counts(*resolved_attempts(session, pid, start, end, filters)),
+        m.work_outside_hours_counts(
+            segments, attempts_per_segment(session, pid, segments, filters), period
+        ),
     ]
     return [
         f.model_copy(update={"practice_wide": True}) if f.id in PRACTICE_WIDE else f

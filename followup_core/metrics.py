@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import math
 import statistics
+from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated
+from functools import cached_property
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -228,9 +230,7 @@ DEFINITIONS: dict[str, tuple[str, str, str]] = {
         "Work outside practice hours",
         "ratio",
         "Attempts started in the period while the practice was closed (outside its hours, "
-        "on a closed weekday or a holiday), divided by all attempts started in the period. "
-        "Attempts are placed by their start time to the quarter hour (UTC), so opening "
-        "hours are read to the quarter hour.",
+        "on a closed weekday or a holiday), divided by all attempts started in the period.",
     ),
 }
 
@@ -251,7 +251,6 @@ REFERRAL_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("31-60", 31, 60),
     (">60", 61, None),
 )
-QUARTER_HOUR = 900  # seconds: the bucket of `work-outside-hours`
 
 
 def _figure(
@@ -288,14 +287,14 @@ class Period:
     timezone: str
     granularity: Granularity = Granularity.DAY
 
-    @property
+    @cached_property
     def starts_at(self) -> datetime:
         """The period's first instant (local midnight of `start`), aware."""
         return datetime(
             self.start.year, self.start.month, self.start.day, tzinfo=zone(self.timezone)
         )
 
-    @property
+    @cached_property
     def ends_at(self) -> datetime:
         """The instant after the period (local midnight after `end`), aware."""
         after = self.end + timedelta(days=1)
@@ -720,19 +719,29 @@ def escalations_by_route(
 
 def sla_met(tasks: Iterable[TaskFact], period: Period, as_of: datetime) -> Figure:
     """Share of tasks (created in the period, due or attempted) first attempted by their due time."""
-    met = judged = 0
-    per_bucket: dict[date, tuple[int, int]] = {}
+    per_day: dict[date, tuple[int, int]] = {}
     for t in tasks:
         if not _in(period, t.created_at) or t.status == TaskStatus.ENTERED_IN_ERROR:
             continue
         if t.first_attempt_at is None and t.due_at > as_of:
             continue
         ok = t.first_attempt_at is not None and t.first_attempt_at <= t.due_at
-        met += ok
-        judged += 1
-        b = period.bucket(period.local_day(t.created_at))
+        day = period.local_day(t.created_at)
+        n, d = per_day.get(day, (0, 0))
+        per_day[day] = (n + ok, d + 1)
+    return sla_met_counts(per_day, period)
+
+
+def sla_met_counts(per_day: Mapping[date, tuple[int, int]], period: Period) -> Figure:
+    """`sla_met` from (met, judged) counts per local day of creation (as SQL counts them)."""
+    met = judged = 0
+    per_bucket: dict[date, tuple[int, int]] = {}
+    for day, (n_met, n_judged) in per_day.items():
+        met += n_met
+        judged += n_judged
+        b = period.bucket(day)
         n, d = per_bucket.get(b, (0, 0))
-        per_bucket[b] = (n + ok, d + 1)
+        per_bucket[b] = (n + n_met, d + n_judged)
     status = FigureStatus.OK if judged else FigureStatus.NO_DATA
     return _figure(
         "sla-met",
@@ -748,36 +757,93 @@ def attempts_per_resolved_task(tasks: Iterable[TaskFact], period: Period) -> Fig
     counts = [
         t.attempts for t in tasks if _in(period, t.created_at) and t.status == TaskStatus.COMPLETED
     ]
-    status = FigureStatus.OK if counts else FigureStatus.NO_DATA
-    mean = sum(counts) / len(counts) if counts else None
+    return attempts_per_resolved_counts(len(counts), sum(counts))
+
+
+def attempts_per_resolved_counts(resolved: int, attempts: int) -> Figure:
+    """`attempts_per_resolved_task` from the two counts."""
+    status = FigureStatus.OK if resolved else FigureStatus.NO_DATA
     return _figure(
         "attempts-per-resolved-task",
         status,
-        mean,
-        {"resolved": float(len(counts)), "attempts": float(sum(counts))},
+        attempts / resolved if resolved else None,
+        {"resolved": float(resolved), "attempts": float(attempts)},
     )
 
 
-def work_outside_hours(
-    quarter_counts: Mapping[int, int], calendar: PracticeCalendar, period: Period
-) -> Figure:
-    """Share of attempts started while the practice was closed.
+@dataclass(frozen=True)
+class Segment:
+    """A stretch [starts, ends) of one local day of the period, open or closed."""
 
-    `quarter_counts` maps a quarter-hour bucket (Unix seconds // 900) of attempt
-    start times to how many attempts started in it.
-    """
+    day: date
+    open: bool
+    starts: datetime
+    ends: datetime
+
+
+def day_segments(calendar: PracticeCalendar, period: Period) -> list[Segment]:
+    """Every local day of the period cut at its openings and closings, in order.
+
+    The server counts attempts per segment (one index range each), so `work outside
+    hours` is exact to the second whatever the opening times."""
+    out: list[Segment] = []
+    tz = zone(period.timezone)
+    day = period.start
+    while day <= period.end:
+        nxt = day + timedelta(days=1)
+        at = datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
+        end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=tz).astimezone(UTC)
+        for opens, closes in calendar.openings_on(day):
+            if opens > at:
+                out.append(Segment(day, False, at, opens))
+            out.append(Segment(day, True, opens, closes))
+            at = closes
+        if at < end:
+            out.append(Segment(day, False, at, end))
+        day = nxt
+    return out
+
+
+def day_spans(period: Period) -> list[Segment]:
+    """One segment per local day of the period (for counts per day in SQL)."""
+    return [Segment(s.day, False, s.starts, s.ends) for s in day_segments(_ALWAYS_CLOSED, period)]
+
+
+class _NeverOpen:
+    def openings_on(self, day: date) -> list[tuple[datetime, datetime]]:
+        return []
+
+
+_ALWAYS_CLOSED: Any = _NeverOpen()
+
+
+def work_outside_hours(
+    attempt_starts: Iterable[datetime], calendar: PracticeCalendar, period: Period
+) -> Figure:
+    """Share of attempts started while the practice was closed (from start times)."""
+    segments = day_segments(calendar, period)
+    starts = [s.starts for s in segments]
+    counts = [0] * len(segments)
+    for at in attempt_starts:
+        i = bisect_right(starts, at) - 1
+        if i >= 0 and at < segments[i].ends:
+            counts[i] += 1
+    return work_outside_hours_counts(segments, counts, period)
+
+
+def work_outside_hours_counts(
+    segments: Sequence[Segment], counts: Sequence[int], period: Period
+) -> Figure:
+    """`work_outside_hours` from attempt counts per segment of `day_segments`."""
     outside = total = 0
     per_bucket: dict[date, tuple[int, int]] = {}
-    for quarter, count in quarter_counts.items():
-        at = datetime.fromtimestamp(quarter * QUARTER_HOUR, tz=period.starts_at.tzinfo)
-        if not _in(period, at):
-            continue
-        closed = not calendar.is_open(at)
+    for seg, count in zip(segments, counts, strict=True):
+        closed = count if not seg.open else 0
         total += count
-        outside += count if closed else 0
-        b = period.bucket(period.local_day(at))
+        outside += closed
+        b = period.bucket(seg.day)
         n, d = per_bucket.get(b, (0, 0))
-        per_bucket[b] = (n + (count if closed else 0), d + count)
+        per_bucket[b] = (n + closed, d + count)
     status = FigureStatus.OK if total else FigureStatus.NO_DATA
     return _figure(
         "work-outside-hours",

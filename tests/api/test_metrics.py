@@ -158,6 +158,8 @@ def _build(api: ApiHarness) -> dict[str, str]:
             (t4, "2026-11-28 16:30", "no-answer"),
         ]
         for n, (t, at, outcome) in enumerate(attempts):
+            # what work.record_attempt keeps on the task
+            t.first_attempt_at = min(t.first_attempt_at or z(at), z(at))
             s.add(
                 models.Attempt(
                     id=f"00000000-0000-4000-8000-{n:012d}",

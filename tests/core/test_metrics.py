@@ -7,6 +7,7 @@ Thanksgiving (2026-11-26). US daylight saving time ended on Sunday 2026-11-01
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -220,26 +221,37 @@ def test_sla_met_and_attempts_per_resolved_task() -> None:
     assert apr.value == pytest.approx(7 / 3)  # 1 + 2 + 4 over three completed tasks
 
 
-def q(text: str) -> int:
-    return int(z(text).timestamp()) // m.QUARTER_HOUR
-
-
 def test_work_outside_hours_with_a_holiday_weekend_and_dst() -> None:
-    counts = {
-        q("2026-11-23 15:00"): 5,  # Mon 10:00 EST: open
-        q("2026-11-23 23:00"): 2,  # Mon 18:00: closed
-        q("2026-11-28 16:00"): 3,  # Sat: closed
-        q("2026-11-26 15:00"): 1,  # Thanksgiving 10:00: closed
-        q("2026-10-30 13:30"): 4,  # Fri 09:30 EDT: open
-        q("2026-11-02 13:30"): 2,  # Mon 08:30 EST (same UTC time, after the change): closed
-    }
-    fig = m.work_outside_hours(counts, new_york(), PERIOD)
-    assert fig.values == {"outside": 8.0, "attempts": 17.0}
-    assert fig.value == pytest.approx(8 / 17)
+    starts = (
+        [z("2026-11-23 15:00")] * 5  # Mon 10:00 EST: open
+        + [z("2026-11-23 22:00")]  # Mon 17:00 EST: closing time, so closed
+        + [z("2026-11-23 21:59")]  # Mon 16:59: open
+        + [z("2026-11-28 16:00")] * 3  # Sat: closed
+        + [z("2026-11-26 15:00")]  # Thanksgiving 10:00: closed
+        + [z("2026-10-30 13:30")] * 4  # Fri 09:30 EDT: open
+        + [z("2026-11-02 13:30")] * 2  # Mon 08:30 EST (same UTC time, after the change)
+        + [z("2026-10-26 03:59")]  # Sun 23:59 EDT 10-25: before the period
+    )
+    fig = m.work_outside_hours(starts, new_york(), PERIOD)
+    # outside: 1 + 3 + 1 + 2 = 7 of 17 in the period
+    assert fig.values == {"outside": 7.0, "attempts": 17.0}
+    assert fig.value == pytest.approx(7 / 17)
     by_day = {p.start: p.value for p in fig.series}
-    assert by_day[date(2026, 11, 23)] == pytest.approx(2 / 7)
+    assert by_day[date(2026, 11, 23)] == pytest.approx(1 / 7)
     assert by_day[date(2026, 11, 2)] == 1.0
     assert by_day[date(2026, 10, 30)] == 0.0
+
+
+def test_day_segments_cut_each_local_day_at_its_hours() -> None:
+    week = m.Period(date(2026, 10, 30), date(2026, 11, 2), TZ)
+    segs = m.day_segments(new_york(), week)
+    # Fri: closed, open, closed; Sat; Sun (25 hours long: the clocks went back); Mon: 3
+    assert [(s.day.day, s.open) for s in segs] == [
+        (30, False), (30, True), (30, False), (31, False), (1, False),
+        (2, False), (2, True), (2, False),
+    ]  # fmt: skip
+    assert segs[4].ends - segs[4].starts == timedelta(hours=25)
+    assert all(a.ends == b.starts for a, b in itertools.pairwise(segs))
 
 
 def test_an_empty_period_says_no_data_never_a_made_up_zero() -> None:
@@ -254,7 +266,7 @@ def test_an_empty_period_says_no_data_never_a_made_up_zero() -> None:
         m.escalations_by_route([], PERIOD, AS_OF),
         m.sla_met([], PERIOD, AS_OF),
         m.attempts_per_resolved_task([], PERIOD),
-        m.work_outside_hours({}, cal, PERIOD),
+        m.work_outside_hours([], cal, PERIOD),
     ]
     for fig in figs:
         assert fig.status is m.FigureStatus.NO_DATA, fig.id
