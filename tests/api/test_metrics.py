@@ -72,8 +72,8 @@ def _build(api: ApiHarness) -> dict[str, str]:
         )
         patient = models.Patient(
             practice_id=PID,
-            given_name="Test",
-            family_name="Patient",
+            given_name="Zelda",
+            family_name="Quixote",
             date_of_birth="1970-01-01",
             phone="+12125550199",
             timezone="America/New_York",
@@ -160,6 +160,7 @@ def _build(api: ApiHarness) -> dict[str, str]:
         for n, (t, at, outcome) in enumerate(attempts):
             # what work.record_attempt keeps on the task
             t.first_attempt_at = min(t.first_attempt_at or z(at), z(at))
+            t.attempts = (t.attempts or 0) + 1
             s.add(
                 models.Attempt(
                     id=f"00000000-0000-4000-8000-{n:012d}",
@@ -274,7 +275,7 @@ def test_exceptions_review(api: ApiHarness, history: dict[str, str]) -> None:
     [patient] = body["repeated_failed_contact"]
     # three no-answers on the intake task and one on the first callback
     assert patient["key"] == history["patient"] and patient["count"] == 4
-    assert "Test" not in patient["label"] and "Patient" not in patient["label"]
+    assert "Zelda" not in patient["label"] and "Quixote" not in patient["label"]
     assert [c["key"] for c in body["conflicts"]] == [history["t4"]]
     assert history["t4"] in [p["key"] for p in body["past_target"]]
 
