@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from datetime import date
 from types import TracebackType
 from typing import Any, TypeVar
@@ -367,8 +367,13 @@ class ApiClient:
         last_event_id: str | None = None,
         *,
         params: Mapping[str, str] | None = None,
+        on_state: Callable[[bool], Any] | None = None,
     ) -> AsyncGenerator[SseEvent, None]:
-        """Events from an SSE endpoint, reconnecting (with `Last-Event-ID`) until closed."""
+        """Events from an SSE endpoint, reconnecting (with `Last-Event-ID`) until closed.
+
+        `on_state(connected)` is told each time a stream opens or ends (see
+        `backend_client.sse.event_stream`).
+        """
         return event_stream(
             self._http,
             path,
@@ -377,4 +382,11 @@ class ApiClient:
             params=params,
             policy=self.reconnect,
             http_timeout=STREAM_TIMEOUT,
+            on_state=on_state,
         )
+
+    def events(
+        self, last_event_id: str | None = None, *, on_state: Callable[[bool], Any] | None = None
+    ) -> AsyncGenerator[SseEvent, None]:
+        """The signed-in user's live event stream, `GET /v1/events` (LIVE_CONTRACT.md)."""
+        return self.stream("/v1/events", last_event_id, on_state=on_state)

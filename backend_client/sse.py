@@ -9,6 +9,7 @@ stop with a typed error on answers that will not get better (401, 403, 404).
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import random
 from collections.abc import AsyncGenerator, Callable, Mapping
@@ -63,9 +64,25 @@ async def event_stream(
     params: Mapping[str, str] | None = None,
     policy: ReconnectPolicy | None = None,
     http_timeout: httpx.Timeout | None = None,
+    on_state: Callable[[bool], Any] | None = None,
 ) -> AsyncGenerator[SseEvent, None]:
-    """Yield events from `url` for as long as the consumer iterates."""
+    """Yield events from `url` for as long as the consumer iterates.
+
+    `on_state(True)` is called (and awaited if it returns an awaitable) each
+    time a stream opens (200), `on_state(False)` each time an open stream
+    ends (dropped, closed by the server, or the consumer stopped). Raises the
+    typed error of an answer that will not get better (401, 403, 404, ...),
+    `TLSError`, `BadResponse` (not an event stream), or `Offline` after
+    `policy.max_failures` reconnects.
+    """
     policy = policy or ReconnectPolicy()
+
+    async def tell(connected: bool) -> None:
+        if on_state is not None:
+            result = on_state(connected)
+            if inspect.isawaitable(result):
+                await result
+
     last_id = last_event_id or ""
     hint: float | None = None
     failures = 0
@@ -85,15 +102,21 @@ async def event_stream(
                         raise error_from_response(response)
                     asked_wait = retry_after_seconds(response)
                 else:
-                    async for sse in source.aiter_sse():
-                        failures = 0
-                        if sse.retry is not None:
-                            hint = sse.retry / 1000
-                        if sse.id:
-                            last_id = sse.id
-                        if not sse.data:
-                            continue  # the spec dispatches nothing for an empty data buffer
-                        yield SseEvent(event=sse.event, data=sse.data, id=last_id, retry=sse.retry)
+                    await tell(True)
+                    try:
+                        async for sse in source.aiter_sse():
+                            failures = 0
+                            if sse.retry is not None:
+                                hint = sse.retry / 1000
+                            if sse.id:
+                                last_id = sse.id
+                            if not sse.data:
+                                continue  # the spec dispatches nothing for an empty data buffer
+                            yield SseEvent(
+                                event=sse.event, data=sse.data, id=last_id, retry=sse.retry
+                            )
+                    finally:
+                        await tell(False)
         except SSEError as exc:
             raise BadResponse(f"{url}: not an event stream ({exc})") from None
         except httpx.TransportError as exc:

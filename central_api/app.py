@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,8 +17,10 @@ from central_api.core.middleware import (
     BodyLimitMiddleware,
     CatchAllMiddleware,
 )
-from central_api.db import make_engine, make_session_factory
+from central_api.db import is_sqlite, make_engine, make_session_factory
 from central_api.errors import COMMON_ERRORS, install_error_handlers
+from central_api.events import BUS_KEY, Broker
+from central_api.events.listen import listen
 from central_api.triggers import start_trigger_job, stop_trigger_job
 
 API_VERSION = "1"
@@ -26,6 +30,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app on `settings.db` (the schema must already be migrated)."""
     settings = settings or Settings()
     engine = make_engine(settings.db)
+    broker = Broker(
+        buffer_size=settings.events_buffer_size,
+        ring_size=settings.events_ring_size,
+        stream_limit=settings.events_stream_limit,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -36,11 +45,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # threads mostly fight over the GIL while one of them holds the database
         # lock. Fewer threads: same work, less contention (see scripts/bench_api).
         to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
+        broker.start(asyncio.get_running_loop())
+        listener: asyncio.Task[None] | None = None
+        if not is_sqlite(settings.db):
+            # PostgreSQL: records reach this process's broker through LISTEN (the
+            # writers' NOTIFY), whichever process committed them.
+            ready = asyncio.Event()
+            listener = asyncio.create_task(listen(settings.db, broker, ready=ready))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ready.wait(), 30)
         job = start_trigger_job(app.state.session_factory)
         try:
             yield
         finally:
             await stop_trigger_job(job)
+            broker.close()
+            if listener is not None:
+                listener.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await listener
             engine.dispose()
 
     app = FastAPI(
@@ -55,7 +78,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.session_factory = make_session_factory(engine)
+    app.state.broker = broker
+    # SQLite (one process): a committing session hands its record to the broker
+    # directly; PostgreSQL sessions NOTIFY instead (see central_api.events.capture).
+    app.state.session_factory = make_session_factory(
+        engine, info={BUS_KEY: broker} if is_sqlite(settings.db) else None
+    )
 
     install_error_handlers(app)
     for router in ALL_ROUTERS:

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from central_api import models
+from central_api.events import note_assignment
 from central_api.feed import log_change, log_task
 from followup_core.enums import TERMINAL_STATUSES, AgentState, ChangeKind, FocusKind, Role
 
@@ -77,9 +78,10 @@ def announce_task(
     The related records' own change rows may lie behind the new owner's cursor, so
     they are announced again; `with_history` (a hand-over) also re-announces the
     attempts and escalations, and `previous_owner_id` receives the task and its
-    attempts as removes.
+    attempts as removes. The owner gets an `assignment` event after commit.
     """
     log_task(session, task, previous_owner_id=previous_owner_id)
+    note_assignment(session, task.owner_id, task.id)
     if task.patient_id:
         patient = session.get(models.Patient, task.patient_id)
         if patient is not None:

@@ -147,8 +147,12 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
     return engine
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def make_session_factory(
+    engine: Engine, *, info: dict[str, Any] | None = None
+) -> sessionmaker[Session]:
+    """Sessions on `engine` that keep loaded objects usable after commit; `info` is
+    copied into each session's `Session.info` (the app puts its live broker there)."""
+    return sessionmaker(engine, expire_on_commit=False, info=info)
 
 
 def alembic_config(url: str) -> Any:

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from central_api import models
 from central_api.access import Scope
 from central_api.errors import ApiError
+from central_api.events.capture import note_change
 from central_api.serialize import MODELS, to_json
 from followup_core.enums import ChangeKind, ChangeOp, FocusKind
 from followup_core.schemas import Change, SyncPage
@@ -53,8 +54,20 @@ def log_change(
     owner_id: str | None = None,
     previous_owner_id: str | None = None,
 ) -> None:
-    """Append one change row in the caller's transaction."""
+    """Append one change row in the caller's transaction.
+
+    The live layer hears of it too (`events.note_change`): once the transaction
+    commits, the users whose feed this row changes get a `feed` event.
+    """
     lock_for_write(session)
+    note_change(
+        session,
+        kind=str(kind),
+        record_id=record_id,
+        practice_id=practice_id,
+        owner_id=owner_id,
+        previous_owner_id=previous_owner_id,
+    )
     session.add(
         models.ChangeLog(
             kind=str(kind),

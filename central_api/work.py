@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from central_api import models
 from central_api.access import Scope, audit_access, task_for_fact
 from central_api.errors import ApiError
+from central_api.events import note_escalation
 from central_api.feed import lock_for_write, log_change, log_task
 from central_api.serialize import attempt_out, escalation_out, practice_out, task_out
 from followup_core import escalation as escalation_rules
@@ -30,7 +31,7 @@ from followup_core.enums import (
 )
 from followup_core.errors import FollowupError
 from followup_core.schemas import AttemptCreated, AttemptIn, Consent, EscalationIn, EscalationOut
-from followup_core.task_state import apply_outcome
+from followup_core.task_state import apply_attempt
 from followup_core.workflows import WORKFLOWS
 
 
@@ -87,6 +88,13 @@ def raise_escalation(
         version=1,
     )
     session.add(esc)
+    log_escalation(session, esc)
+    return esc
+
+
+def log_escalation(session: Session, esc: models.Escalation) -> None:
+    """Log an escalation's new state: its change row, and an `escalation` event for the
+    practice's inbox once the transaction commits."""
     log_change(
         session,
         kind=ChangeKind.ESCALATION,
@@ -94,7 +102,7 @@ def raise_escalation(
         practice_id=esc.practice_id,
         version=esc.version,
     )
-    return esc
+    note_escalation(session, esc)
 
 
 def calendar_for(practice: models.Practice) -> PracticeCalendar:
@@ -135,11 +143,11 @@ def record_attempt(
     now = models.utcnow()
     practice = session.get(models.Practice, task.practice_id)
     assert practice is not None
-    # Behind the task's version, or recorded by someone the task was taken from.
-    conflict = body.task_version < task.version or handed_over
+    # Behind the task's version, or recorded by someone the task was taken from; a task
+    # already finished stays as it is and the attempt is flagged (task_state.apply_attempt).
     escalation_id: str | None = None
     try:
-        update = apply_outcome(
+        effect = apply_attempt(
             workflow=workflow,
             status=TaskStatus(task.status),
             attempts=task.attempts,
@@ -148,13 +156,11 @@ def record_attempt(
             next_step=body.next_step,
             calendar=calendar_for(practice),
             patient_tz=patient.timezone if patient else practice.timezone,
+            stale=body.task_version < task.version or handed_over,
         )
-    except FollowupError:
-        # The task already finished (someone else's attempt got there first): keep the
-        # fact, count it, and flag the task for a person to review.
-        update = None
-        conflict = True
-        task.attempts += 1
+    except FollowupError as exc:
+        raise invalid(exc.message) from None
+    update, conflict = effect.update, effect.conflict
     if update is not None:
         task.status = str(update.status)
         task.business_status = update.business_status

@@ -1,8 +1,10 @@
 """The task status machine (FHIR R4 Task.status) and how an outcome moves a task.
 
-`apply_outcome` is the one place a documented attempt changes a task. The
-server runs it when an attempt arrives and the client cache runs the same code
-offline, so an assistant's queue moves on before the server has answered.
+`apply_attempt` is the one place a documented attempt changes a task. The
+server runs it when an attempt arrives (`central_api.work.record_attempt`) and
+the client cache runs the same code offline (`local_cache.outcomes.advance`),
+so an assistant's queue moves on before the server has answered, and both
+agree on a task that was already finished.
 """
 
 from __future__ import annotations
@@ -151,3 +153,55 @@ def apply_outcome(
         )
     # NONE: documentation only.
     return TaskUpdate(current, code.business_status, done, None, step_action, None)
+
+
+@dataclass(frozen=True)
+class AttemptEffect:
+    """What one documented attempt does to its task.
+
+    `update` is None when the task stays exactly as it is (it was already
+    finished); `conflict` is True when a person should review the attempt (the
+    task was finished, or the caller says the attempt was made against an older
+    version or by someone the task was taken from).
+    """
+
+    update: TaskUpdate | None
+    conflict: bool
+
+
+def apply_attempt(
+    *,
+    workflow: Workflow,
+    status: TaskStatus | str,
+    attempts: int,
+    outcome: OutcomeCode | str,
+    ended_at: datetime,
+    next_step: NextStep | None,
+    calendar: PracticeCalendar,
+    patient_tz: str | None,
+    stale: bool = False,
+) -> AttemptEffect:
+    """The rule for an attempt that is already validated against its workflow.
+
+    An attempt is a fact: it is always stored. On an open task it moves the
+    task by `apply_outcome`. On a finished task (someone else's attempt, or a
+    supervisor, got there first) the task is left unchanged (status, attempts,
+    next try) and the attempt is flagged as a conflict for review; a finished
+    task is corrected by a new task, never reopened (FHIR R4 Task.status).
+    `stale`: the caller's own reason for a conflict (an older task version, a
+    task handed over). Raises UnknownOutcome, MissingField (an open task and
+    an outcome that needs a next step it lacks).
+    """
+    if is_terminal(status):
+        return AttemptEffect(update=None, conflict=True)
+    update = apply_outcome(
+        workflow=workflow,
+        status=status,
+        attempts=attempts,
+        outcome=outcome,
+        ended_at=ended_at,
+        next_step=next_step,
+        calendar=calendar,
+        patient_tz=patient_tz,
+    )
+    return AttemptEffect(update=update, conflict=stale)

@@ -73,6 +73,7 @@ _LABEL = (
 )
 LABELS_FOR_TASKS = _LABEL + "WHERE id IN (SELECT value FROM json_each(?))"
 LABELS_FOR_PATIENTS = _LABEL + "WHERE patient_id IN (SELECT value FROM json_each(?))"
+TASKS_OF_PATIENTS = "SELECT id FROM tasks WHERE patient_id IN (SELECT value FROM json_each(?))"
 
 
 def set_state(conn: Connection, key: str, value: str) -> None:
@@ -131,8 +132,16 @@ def _pending_bases(conn: Connection) -> dict[str, int]:
     return {r[0]: int(r[1]) for r in rows if r[0] is not None and r[1] is not None}
 
 
-def apply_changes(conn: Connection, changes: Iterable[Change], now: str) -> int:
-    """Apply feed changes in order; returns how many were applied."""
+def apply_changes(
+    conn: Connection, changes: Iterable[Change], now: str, touched: set[str] | None = None
+) -> int:
+    """Apply feed changes in order; returns how many were applied.
+
+    If `touched` is given, the ids of the tasks whose queue row or context may
+    have changed are added to it: tasks upserted or removed, tasks of an
+    upserted or removed attempt, and the tasks of an upserted patient (their
+    label). A task kept back by a pending local outcome is not added.
+    """
     bases = _pending_bases(conn)
     tasks: list[dict[str, Any]] = []
     records: list[tuple[Any, ...]] = []
@@ -153,6 +162,13 @@ def apply_changes(conn: Connection, changes: Iterable[Change], now: str) -> int:
             conn.exec_driver_sql(LABELS_FOR_TASKS, (json.dumps([t["id"] for t in tasks]),))
         if patients:
             conn.exec_driver_sql(LABELS_FOR_PATIENTS, (json.dumps(list(patients)),))
+            if touched is not None:
+                touched.update(
+                    conn.exec_driver_sql(TASKS_OF_PATIENTS, (json.dumps(list(patients)),)).scalars()
+                )
+        if touched is not None:
+            touched.update(t["id"] for t in tasks)
+            touched.update(a[1] for a in attempts)
         tasks.clear()
         records.clear()
         attempts.clear()
@@ -164,9 +180,17 @@ def apply_changes(conn: Connection, changes: Iterable[Change], now: str) -> int:
         if change.op == ChangeOp.REMOVE or change.data is None:
             flush()
             if kind == ChangeKind.TASK:
+                if touched is not None:
+                    touched.add(change.id)
                 conn.exec_driver_sql("DELETE FROM tasks WHERE id = ?", (change.id,))
                 conn.exec_driver_sql("DELETE FROM leases WHERE task_id = ?", (change.id,))
             elif kind == ChangeKind.ATTEMPT:
+                if touched is not None:
+                    touched.update(
+                        conn.exec_driver_sql(
+                            "SELECT task_id FROM attempts WHERE id = ?", (change.id,)
+                        ).scalars()
+                    )
                 conn.exec_driver_sql("DELETE FROM attempts WHERE id = ?", (change.id,))
             else:
                 conn.exec_driver_sql(

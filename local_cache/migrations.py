@@ -108,6 +108,16 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
             )""",
         ),
     ),
+    (
+        2,
+        (
+            # A poisoned entry (issue 14, item 1): how many rounds in a row the
+            # server, otherwise working, failed on this entry (5xx other than
+            # 502/503/504), and when it may be sent again (UTC text, backoff).
+            "ALTER TABLE outbox ADD COLUMN server_errors INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE outbox ADD COLUMN next_try_at TEXT",
+        ),
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

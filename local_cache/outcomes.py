@@ -1,15 +1,14 @@
 """Move a cached task on at once when an attempt is recorded offline.
 
-The rules are A's `followup_core.task_state.apply_outcome`, the same function
-the server runs, so the queue the assistant sees offline is the queue the
-server will compute when the attempt arrives.
+The rule is `followup_core.task_state.apply_attempt`, the same function the
+server runs, so the queue the assistant sees offline is the queue the server
+will compute when the attempt arrives (a finished task stays as it is on both).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from followup_core.errors import IllegalTransition
 from followup_core.schemas import AttemptIn, PatientOut, PracticeOut, TaskOut
 from followup_core.workflows import WORKFLOWS
 
@@ -38,11 +37,11 @@ def advance(
 
     Raises `UnknownOutcome`/`MissingField`/`ChannelNotAllowed` for an attempt
     the workflow (or the patient's consent) does not accept, exactly as the
-    server would refuse it with a 422; nothing is recorded then. An `IllegalTransition` (the task was
-    already closed) is not an error here: the call happened and is recorded,
-    the server flags it for review.
+    server would refuse it with a 422; nothing is recorded then. A task that
+    is already finished is not an error: the call happened and is recorded,
+    the task stays as it is (None here), and the server flags it for review.
     """
-    from followup_core.task_state import apply_outcome
+    from followup_core.task_state import apply_attempt
 
     workflow = WORKFLOWS[task.workflow]
     outcome = workflow.check_attempt(
@@ -53,18 +52,17 @@ def advance(
         notes=attempt.notes,
         consent=patient.consent if patient else None,
     )
-    try:
-        update = apply_outcome(
-            workflow=workflow,
-            status=task.status,
-            attempts=task.attempts,
-            outcome=outcome,
-            ended_at=attempt.ended_at,
-            next_step=attempt.next_step,
-            calendar=_calendar(practice),
-            patient_tz=patient.timezone if patient else practice.timezone,
-        )
-    except IllegalTransition:
+    update = apply_attempt(
+        workflow=workflow,
+        status=task.status,
+        attempts=task.attempts,
+        outcome=outcome,
+        ended_at=attempt.ended_at,
+        next_step=attempt.next_step,
+        calendar=_calendar(practice),
+        patient_tz=patient.timezone if patient else practice.timezone,
+    ).update
+    if update is None:
         return None
     return task.model_copy(
         update={

@@ -24,6 +24,7 @@ from followup_core.schemas import (
     ScriptOut,
     TaskOut,
 )
+from local_cache.outbox import OutboxKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,7 @@ class SyncStatus:
     last_sync: datetime | None
     last_error: str | None
     tasks: int  # open tasks in the local queue
+    live: bool = False  # the server's event stream is connected (changes arrive at once)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -77,6 +79,7 @@ class SyncStatus:
             "last_sync": self.last_sync.isoformat() if self.last_sync else None,
             "last_error": self.last_error,
             "tasks": self.tasks,
+            "live": self.live,
         }
 
 
@@ -85,7 +88,7 @@ class NeedsAttention:
     """An outbox entry the server refused (409/412/422); kept with the server's reply."""
 
     entry_id: str  # the outbox id, which was the Idempotency-Key
-    kind: str  # "attempt", "escalation", "presence", "claim"
+    kind: OutboxKind | str  # attempt, escalation, presence, claim
     status_code: int
     reply: dict[str, Any]  # the server's error body, e.g. {"error": {"code", "message"}}
     task_id: str | None = None

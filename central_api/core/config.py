@@ -37,6 +37,14 @@ class Settings(BaseSettings):
     lease_minutes: int = Field(default=15, gt=0)
     # Threads running the synchronous routes (anyio's threadpool; its default is 40).
     worker_threads: int = Field(default=16, ge=2, le=256)
+    # The live event stream (GET /v1/events): heartbeat comment every N seconds (each
+    # beat also re-checks the stream's token), events buffered per stream before it
+    # overflows into one `resync`, recent records kept for Last-Event-ID replay, and
+    # open streams per user (per process) before a 429.
+    events_heartbeat_seconds: float = Field(default=15.0, gt=0, le=3600)
+    events_buffer_size: int = Field(default=256, ge=1, le=100_000)
+    events_ring_size: int = Field(default=4096, ge=1, le=1_000_000)
+    events_stream_limit: int = Field(default=5, ge=1, le=1000)
     # The address telephony providers call us at (`https://api.example.org`), when a
     # proxy stands in front: their request signature covers the URL they called.
     # Unset: the URL of the request as it reached us.

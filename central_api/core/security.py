@@ -204,5 +204,33 @@ def record_successful_login(session: Session, user_id: str) -> None:
     )
 
 
+def session_user(
+    session: Session, token: str, settings: Settings, *, now: datetime | None = None
+) -> User | None:
+    """The active user behind a live token, like `authenticate_token` but a pure read
+    that does not count as use (an open event stream must not keep a session alive).
+    Ends the read transaction it opens."""
+    now = now or utcnow()
+    if not token or len(token) > 512:
+        return None
+    if session.in_transaction():
+        session.commit()
+    begin_read(session)
+    try:
+        found = session.execute(
+            select(Token.revoked_at, Token.expires_at, Token.last_used_at, User)
+            .join(User, User.id == Token.user_id)
+            .where(Token.token_hash == token_digest(token))
+        ).first()
+    finally:
+        session.commit()
+    if found is None:
+        return None
+    revoked_at, expires_at, last_used_at, user = found
+    if not _is_live(revoked_at, expires_at, last_used_at, settings, now) or not user.active:
+        return None
+    return user
+
+
 def find_user(session: Session, username: str) -> User | None:
     return session.scalars(select(User).where(User.username == username)).one_or_none()

@@ -69,3 +69,36 @@ class OfflineSwitchTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+class PoisonTransport(httpx.AsyncBaseTransport):
+    """Forward to `inner`, but answer `status` itself to requests carrying a poisoned key.
+
+    A request whose `Idempotency-Key` is in `poisoned` never reaches the server
+    and gets a JSON error answer every time: a server that fails on one entry
+    (issue 14, item 1) while everything else works. `answered` counts them.
+    """
+
+    def __init__(
+        self, inner: httpx.AsyncBaseTransport, *, status: int = 500, retry_after: int | None = None
+    ) -> None:
+        self.inner = inner
+        self.status = status
+        self.retry_after = retry_after
+        self.poisoned: set[str] = set()
+        self.answered = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.headers.get("idempotency-key") in self.poisoned:
+            self.answered += 1
+            headers = {"Retry-After": str(self.retry_after)} if self.retry_after else {}
+            return httpx.Response(
+                self.status,
+                json={"error": {"code": "internal-error", "message": "synthetic failure"}},
+                headers=headers,
+                request=request,
+            )
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()

@@ -78,3 +78,22 @@ async def test_stream_gives_up_after_max_failures() -> None:
         with pytest.raises(Offline):
             async for _ in api.stream("/events"):
                 pass
+
+
+async def test_on_state_tells_each_open_and_close(stub: StubServer, recorder: Recorder) -> None:
+    states: list[bool] = []
+
+    async def on_state(connected: bool) -> None:  # awaited by the stream
+        states.append(connected)
+
+    got = []
+    async with ApiClient(stub.url, token="tok", reconnect=FAST) as api:
+        stream = api.stream("/events", on_state=on_state)
+        async for event in stream:
+            got.append(event)
+            if len(got) == 5:
+                break
+        await stream.aclose()
+    # Three connections (two events each, the third cut short by the consumer).
+    assert states == [True, False, True, False, True, False]
+    assert len(recorder.seen("/events")) == 3

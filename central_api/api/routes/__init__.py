@@ -12,6 +12,7 @@ from central_api.api.routes import (
     audit,
     auth,
     escalations,
+    events,
     fhir,
     health,
     me,
@@ -33,6 +34,7 @@ ALL_ROUTERS: list[APIRouter] = [
     attempts.router,
     escalations.router,
     webhooks.router,
+    events.router,
     fhir.router,
     metrics.router,
 ]

@@ -14,6 +14,7 @@ from central_api.api.deps import BearerToken, ClientDep, SessionDep, SettingsDep
 from central_api.api.users import user_out
 from central_api.core import security
 from central_api.errors import ApiError, responses
+from central_api.events import note_session_ended
 from central_api.models import User, utcnow
 from followup_core.schemas import LoginRequest, LoginResponse
 
@@ -107,6 +108,7 @@ def logout(
             {"WWW-Authenticate": "Bearer"},
         )
     security.revoke_token(session, token)
+    note_session_ended(session, user.id)  # the user's open event streams re-check
     audit.record(
         session, actor_id=user.id, action="auth.logout", resource=f"user:{user.id}", client=client
     )

@@ -20,11 +20,11 @@ from central_api.api.deps import (
 )
 from central_api.api.routes.attempts import REPLAY_HEADERS, IdempotencyKey
 from central_api.errors import AUTH_ERRORS, responses
-from central_api.feed import lock_for_write, log_change
+from central_api.feed import lock_for_write
 from central_api.models import Escalation, Task, utcnow
 from central_api.serialize import escalation_out
-from central_api.work import create_escalation
-from followup_core.enums import ChangeKind, EscalationStatus
+from central_api.work import create_escalation, log_escalation
+from followup_core.enums import EscalationStatus
 from followup_core.schemas import EscalationIn, EscalationOut, EscalationResolve
 
 router = APIRouter(prefix="/v1", tags=["escalations"], responses=AUTH_ERRORS)
@@ -97,13 +97,7 @@ def list_escalations(
 
 def _bump(session: Session, esc: Escalation) -> None:
     esc.version += 1
-    log_change(
-        session,
-        kind=ChangeKind.ESCALATION,
-        record_id=esc.id,
-        practice_id=esc.practice_id,
-        version=esc.version,
-    )
+    log_escalation(session, esc)
 
 
 @router.post(
