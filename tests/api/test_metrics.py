@@ -333,3 +333,32 @@ def test_every_read_is_audited(api: ApiHarness, history: dict[str, str]) -> None
     actions = {action for _, action in rows}
     assert {"metrics.read", "metrics.exceptions", "denied-read"} <= actions
     assert (history["manager"], "metrics.read") in rows
+
+
+def test_a_recorded_attempt_keeps_the_metrics_columns(api: ApiHarness) -> None:
+    """POST /v1/attempts copies the practice onto the attempt and keeps the task's
+    first attempt (the earliest start, whatever order attempts arrive in; these two are
+    earlier than any seeded attempt)."""
+    from tests.api.work_support import TaskPicker, attempt_body, client_as, post_attempt
+
+    assistant = api.username("assistant")
+    task = TaskPicker(api, assistant)()
+    client = client_as(api, assistant)
+    later = attempt_body(task, started_at="2025-01-06T16:00:00Z", ended_at="2025-01-06T16:02:00Z")
+    first = post_attempt(client, later)
+    assert first.status_code == 201, first.text
+    earlier = attempt_body(
+        task,
+        task_version=first.json()["task"]["version"],
+        started_at="2025-01-06T15:00:00Z",
+        ended_at="2025-01-06T15:02:00Z",
+    )
+    assert post_attempt(client, earlier).status_code == 201
+    with api.session() as s:
+        stored = s.get(models.Task, task.id)
+        assert stored is not None
+        assert stored.first_attempt_at == z("2025-01-06 15:00")
+        practices = set(
+            s.scalars(select(models.Attempt.practice_id).where(models.Attempt.task_id == task.id))
+        )
+    assert practices == {task.practice_id}
