@@ -362,3 +362,14 @@ def test_a_recorded_attempt_keeps_the_metrics_columns(api: ApiHarness) -> None:
             s.scalars(select(models.Attempt.practice_id).where(models.Attempt.task_id == task.id))
         )
     assert practices == {task.practice_id}
+
+
+def test_the_schema_documents_every_definition(api: ApiHarness) -> None:
+    from followup_core.metrics import DEFINITIONS
+
+    with api.client() as c:
+        schema = c.get("/v1/openapi.json").json()
+    operation = schema["paths"]["/v1/metrics"]["get"]
+    for _title, _unit, definition in DEFINITIONS.values():
+        assert definition in operation["description"]
+    assert {"400", "401", "403", "404", "422"} <= set(operation["responses"])

@@ -287,3 +287,11 @@ def test_every_figure_has_a_definition() -> None:
     assert len(m.FIGURE_IDS) == 13
     for title, unit, definition in m.DEFINITIONS.values():
         assert title and unit in ("minutes", "ratio", "count", "days") and len(definition) > 80
+
+
+def test_the_readme_carries_the_same_definitions() -> None:
+    from pathlib import Path
+
+    readme = Path(__file__).resolve().parents[2].joinpath("README.md").read_text()
+    for _title, _unit, definition in m.DEFINITIONS.values():
+        assert definition in readme
