@@ -179,6 +179,7 @@ class Task(Base):
         Index("ix_tasks_practice_status", "practice_id", "status"),
         Index("ix_tasks_practice_created", "practice_id", "created_at"),
         Index("ix_tasks_focus", "focus_id"),
+        Index("ix_tasks_practice_review", "practice_id", "needs_review"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
@@ -213,7 +214,7 @@ class Attempt(Base):
     __table_args__ = (
         Index("ix_attempts_task_started", "task_id", "started_at"),
         Index("ix_attempts_practice_started", "practice_id", "started_at"),
-        Index("ix_attempts_practice_outcome", "practice_id", "outcome", "started_at"),
+        Index("ix_attempts_practice_outcome", "practice_id", "outcome", "started_at", "task_id"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # client-generated UUID

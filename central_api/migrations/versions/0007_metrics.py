@@ -24,13 +24,18 @@ depends_on: str | Sequence[str] | None = None
 
 # (table, index, columns): tasks created in a period, a task's attempts in order,
 # a practice's attempts in a period (all, and by outcome), appointments starting and escalations raised in a
-# period, the tasks whose focus is an appointment.
+# period, the tasks whose focus is an appointment, the tasks flagged for review.
 INDEXES = (
     ("tasks", "ix_tasks_practice_created", ["practice_id", "created_at"]),
     ("tasks", "ix_tasks_focus", ["focus_id"]),
+    ("tasks", "ix_tasks_practice_review", ["practice_id", "needs_review"]),
     ("attempts", "ix_attempts_task_started", ["task_id", "started_at"]),
     ("attempts", "ix_attempts_practice_started", ["practice_id", "started_at"]),
-    ("attempts", "ix_attempts_practice_outcome", ["practice_id", "outcome", "started_at"]),
+    (
+        "attempts",
+        "ix_attempts_practice_outcome",
+        ["practice_id", "outcome", "started_at", "task_id"],
+    ),
     ("appointments", "ix_appointments_practice_start", ["practice_id", "start_at"]),
     ("escalations", "ix_escalations_practice_raised", ["practice_id", "raised_at"]),
 )
