@@ -1,82 +1,69 @@
-"""The assistant's workspace: one App, one screen of four panes, all on the keyboard.
+"""The App shell: start, lock, route modes, hold the shared services. Nothing else.
 
-Every cache call runs in a thread worker and comes back as a Message, so the
-UI thread never waits on disk or network; the sync engine runs as an asyncio
-worker and its status arrives through `subscribe`.
+Each role's view is a Textual mode (`modes/`), chosen from the signed-in user's
+role; each mode's screen owns its workers and messages. The shell runs the sync
+engine and turns its callbacks (status, feed changes, live events), which may
+arrive on the engine's loop or another thread, into messages for the modes with
+`post_message` (thread-safe). Locking covers whichever mode is showing.
 """
 
 from __future__ import annotations
 
-import gc
+import asyncio
+import logging
 import time
-import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, on, work
 from textual.app import App
-from textual.binding import Binding
+from textual.binding import BindingType
+from textual.message import Message
 
-from assistant_tui import keymap
-from assistant_tui.cache_workers import CacheWorkers
-from assistant_tui.commands import WorkspaceCommands
+from assistant_tui import actions
+from assistant_tui.commands import ActionCommands
 from assistant_tui.config import TuiSettings, load_settings_or_defaults
 from assistant_tui.messages import (
-    AttemptRecorded,
     CacheFailed,
-    ContextLoaded,
-    EscalationRecorded,
+    FeedChanged,
+    LiveNudge,
     PassphraseChecked,
-    QueueLoaded,
+    RefreshRequested,
     SyncStatusChanged,
-    UndeliveredEscalations,
 )
-from assistant_tui.screens.escalation import EscalationChoice, EscalationScreen, describe
+from assistant_tui.modes import MODE_TITLES, build_mode, modes_for
+from assistant_tui.modes.base import ModeScreen
 from assistant_tui.screens.help import HelpScreen
 from assistant_tui.screens.lock import LockScreen
-from assistant_tui.screens.workspace import WorkspaceScreen
+from assistant_tui.services import Services
 from assistant_tui.timefmt import utcnow
-from followup_core.enums import AgentState, EscalationRoute
-from followup_core.schemas import EscalationIn, UserOut
+from followup_core.enums import AgentState
 
 if TYPE_CHECKING:
-    from textual.timer import Timer
-
+    from assistant_tui.modes.workspace import WorkspaceScreen
+    from followup_core.schemas import UserOut
     from local_cache import LocalCache, SyncEngine
+    from local_cache.changes import FeedApplied, LiveEvent
     from local_cache.views import SyncStatus
 
-WORKSPACE_ONLY = frozenset({"escalate", "toggle_identity", "help"})
-# Offline, the whole queue is re-read this long after the last save (see
-# `_attempt_recorded`): long enough that a run of saves never waits on a reload.
-RELOAD_AFTER_SAVE_SECONDS = 10.0
-AGENT_STATES = [AgentState.AVAILABLE, AgentState.ON_CALL, AgentState.WRAP_UP, AgentState.BREAK]
+log = logging.getLogger(__name__)
+
+# How long quitting waits for the offline presence (and the rest of the outbox) to go.
+OFFLINE_PUSH_SECONDS = 3.0
 
 
-def shelve_from_gc() -> None:
-    """Put what is alive now (chiefly the queue's rows) out of the cyclic GC's sight.
+class AssistantApp(App[None]):
+    """One App for every role: the modes of `modes_for(user.role)`, the first one shown.
 
-    At 100,000 tasks the queue is 100,000 GC-tracked `QueueRow`s that live until
-    the next load; every full collection walked them all (100-400 ms, the p99
-    of a key press). `gc.freeze()` moves every tracked object to the permanent
-    generation, which collections skip. Safe for the rows: they hold only
-    strings, numbers, datetimes and enum members, no reference cycles, so when
-    the next load replaces them reference counting frees them, frozen or not.
-    Other objects frozen here (widgets, say) may later become cyclic garbage
-    that no collection sees: unfreezing and collecting first, at each load,
-    returns those to the collector, so nothing stays uncollected for longer
-    than one queue load.
+    `cache` is the open local cache; `sync` the engine (None when opened
+    offline); `user` the signed-in user (None offline: the workspace only).
     """
-    gc.unfreeze()
-    gc.collect()
-    gc.freeze()
 
-
-class AssistantApp(CacheWorkers):
     CSS_PATH = "app.tcss"
     TITLE = "assistant-tui"
-    BINDINGS: ClassVar[list[Binding]] = keymap.APP  # type: ignore[assignment]
-    COMMANDS = App.COMMANDS | {WorkspaceCommands}
+    BINDINGS: ClassVar[list[BindingType]] = actions.bindings("app")
+    COMMANDS = App.COMMANDS | {ActionCommands}
 
     def __init__(
         self,
@@ -88,25 +75,54 @@ class AssistantApp(CacheWorkers):
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         super().__init__()
-        self.cache = cache
-        self.sync = sync
-        self.user = user
         self._settings_problem: str | None = None
         if settings is None:
             settings, self._settings_problem = load_settings_or_defaults()
-        self.settings = settings
-        # Injectable so snapshots and tests see one fixed "now".
-        self.clock: Callable[[], datetime] = clock or utcnow
-        self.agent_state = AgentState.AVAILABLE
+        self.services = Services(cache, sync, user, settings, clock or utcnow)
+        self.views: tuple[str, ...] = modes_for(self.services.role)
+        # Built now (cheap: nothing is composed before the mode is shown) so
+        # callers can hold a mode's screen before the App runs.
+        self.mode_screens: dict[str, ModeScreen] = {
+            name: build_mode(name, self.services) for name in self.views
+        }
         self.locked = False
         self._last_input = time.monotonic()
-        self._tz: dict[str, str] = {}
-        self._undelivered: set[str] = set()
-        self._sync_status: SyncStatus | None = None
-        self._reload_timer: Timer | None = None
-        self.workspace = WorkspaceScreen(self.clock, self.tz_for)
-        if user is not None:
-            self.workspace.assistant_name = user.display_name.split()[0]
+        self._unsubscribe: list[Callable[[], None]] = []
+
+    # --- shared services, for tests and the palette ------------------------------
+
+    @property
+    def cache(self) -> LocalCache:
+        return self.services.cache
+
+    @property
+    def sync(self) -> SyncEngine | None:
+        return self.services.sync
+
+    @property
+    def user(self) -> UserOut | None:
+        return self.services.user
+
+    @property
+    def settings(self) -> TuiSettings:
+        return self.services.settings
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        return self.services.clock
+
+    @property
+    def sync_status(self) -> SyncStatus | None:
+        return self.services.status
+
+    @property
+    def workspace(self) -> WorkspaceScreen | None:
+        """The workspace mode's screen, if this user has one."""
+        return self.mode_screens.get("workspace")  # type: ignore[return-value]
+
+    def binding_key(self, action_id: str) -> str:
+        """The key an action is on now, for on-screen hints."""
+        return actions.key_for(action_id, self.settings.keymap)
 
     # --- start-up -----------------------------------------------------------
 
@@ -114,7 +130,7 @@ class AssistantApp(CacheWorkers):
         if self.settings.theme in self.available_themes:
             self.theme = self.settings.theme
         self.set_keymap(self.settings.keymap)
-        unknown = keymap.unknown_ids(self.settings.keymap)
+        unknown = actions.unknown_ids(self.settings.keymap)
         if unknown:
             self.notify(
                 "Unknown key binding ids in the config (ignored): " + ", ".join(unknown),
@@ -123,102 +139,54 @@ class AssistantApp(CacheWorkers):
             )
         if self._settings_problem:
             self.notify(self._settings_problem, severity="error", timeout=15)
-        # Wait for the workspace's panes to exist: the queue worker may answer first.
-        await self.push_screen(self.workspace)
-        self.load_queue()
+        for name, screen in self.mode_screens.items():
+            self.add_mode(name, lambda screen=screen: screen)  # type: ignore[misc]
+        self.switch_view(self.views[0])
         self.set_interval(15, self._check_idle, name="idle-lock")
-        self.set_interval(30, self._tick, name="clock")
-        if self.sync is not None:
-            self.sync.subscribe(self._on_sync_status)
-            # Supervisors see the team live: say we are here as the workspace opens.
-            self.record_presence(self.agent_state)
+        sync = self.sync
+        if sync is not None:
+            self._unsubscribe.append(sync.subscribe(self._on_sync_status))
+            self._unsubscribe.append(sync.subscribe_changes(self._on_feed_applied))
+            self._unsubscribe.append(sync.subscribe_events(self._on_live_event))
             self.run_sync_engine()
 
-    def tz_for(self, practice_id: str) -> str:
-        return self._tz.get(practice_id, "UTC")
+    async def on_unmount(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
 
     @work(exclusive=True, group="sync", exit_on_error=False)
     async def run_sync_engine(self) -> None:
         assert self.sync is not None
         await self.sync.run()
 
+    # Engine callbacks: possibly off the UI thread, so only post messages.
+
     def _on_sync_status(self, status: SyncStatus) -> None:
         self.post_message(SyncStatusChanged(status))
 
-    # --- results ------------------------------------------------------------
+    def _on_feed_applied(self, change: FeedApplied) -> None:
+        self._broadcast(FeedChanged(frozenset(change.task_ids), change.full))
 
-    @on(QueueLoaded)
-    def _queue_loaded(self, message: QueueLoaded) -> None:
-        self.workspace.apply_queue(message.rows)
-        # After the frame that shows the rows: the collection is not free.
-        self.call_after_refresh(shelve_from_gc)
+    def _on_live_event(self, event: LiveEvent) -> None:
+        self._broadcast(LiveNudge(event.kind, dict(event.data)))
 
-    @on(ContextLoaded)
-    def _context_loaded(self, message: ContextLoaded) -> None:
-        self.workspace.apply_context(message.context)
+    def _broadcast(self, message: Message) -> None:
+        """Post a copy of `message` to every mode screen that is mounted.
 
-    @on(AttemptRecorded)
-    def _attempt_recorded(self, message: AttemptRecorded) -> None:
-        self.notify(f"Saved: {message.outcome}", timeout=3)
-        self.workspace.attempt_saved(message.task_id, message.row)
-        if self.sync is not None:
-            # The sync round reloads the queue if the feed changed anything.
-            self.sync.kick()
-        else:
-            # Offline nothing else writes the cache: refresh the outbox count now
-            # and the whole queue once saving pauses (restarted by each save).
-            self.load_status(self.workspace.queue.total)
-            if self._reload_timer is not None:
-                self._reload_timer.stop()
-            self._reload_timer = self.set_timer(
-                RELOAD_AFTER_SAVE_SECONDS, self.load_queue, name="reload-after-save"
-            )
+        A mode not shown yet reads `services.status` and its data when it mounts.
+        """
+        for screen in self.mode_screens.values():
+            if screen.is_mounted:
+                screen.post_message(_copy(message))
 
-    @on(EscalationRecorded)
-    def _escalation_recorded(self, message: EscalationRecorded) -> None:
-        self._undelivered.add(message.escalation_id)
-        self.workspace.status.undelivered_escalations = len(self._undelivered)
-        self.load_queue()
-        if self.sync is not None:
-            self.sync.kick()
+    @on(SyncStatusChanged)
+    def _sync_changed(self, message: SyncStatusChanged) -> None:
+        self.services.status = message.status
+        self._broadcast(message)
 
     @on(CacheFailed)
     def _cache_failed(self, message: CacheFailed) -> None:
         self.notify(f"Problem {message.what}: {message.error}", severity="error", timeout=10)
-
-    @on(SyncStatusChanged)
-    def _sync_changed(self, message: SyncStatusChanged) -> None:
-        previous = self._sync_status
-        self._sync_status = message.status
-        if self.sync is not None and (
-            previous is None
-            or previous.last_sync != message.status.last_sync
-            or previous.tasks != message.status.tasks
-        ):
-            # The feed brought changes: show them (the read runs in a worker).
-            self.load_queue()
-        self.workspace.status.apply_sync(message.status)
-        if self._undelivered:
-            # Asked of the cache, not inferred from the status: a status published
-            # by a round that began before the escalation would say "0" too early.
-            self.count_undelivered(frozenset(self._undelivered))
-
-    @on(UndeliveredEscalations)
-    def _undelivered_counted(self, message: UndeliveredEscalations) -> None:
-        # Only what was known when the check began can have been delivered since.
-        self._undelivered -= message.known - message.waiting
-        self.workspace.status.undelivered_escalations = len(self._undelivered)
-
-    @on(PassphraseChecked)
-    def _passphrase_checked(self, message: PassphraseChecked) -> None:
-        if not isinstance(self.screen, LockScreen):
-            return
-        if message.ok:
-            self.locked = False
-            self._last_input = time.monotonic()
-            self.pop_screen()
-        else:
-            self.screen.wrong()
 
     # --- idle lock ------------------------------------------------------------
 
@@ -233,18 +201,54 @@ class AssistantApp(CacheWorkers):
             self.lock("Locked after inactivity.")
 
     def lock(self, reason: str) -> None:
+        """Cover whichever mode is showing with the lock screen; close its modals first."""
         if self.locked:
             return
         self.locked = True
-        # Modals (escalation, help) would sit under the lock; close them first.
-        while len(self.screen_stack) > 1 and self.screen is not self.workspace:
+        # Modals (escalation, help, palette) would sit under the lock; close them.
+        while len(self.screen_stack) > 1:
             self.pop_screen()
         self.push_screen(LockScreen(reason))
 
-    def _tick(self) -> None:
-        if self.workspace.is_mounted:
-            self.workspace.status.tick()
-            self.workspace.queue.refresh()
+    @on(LockScreen.Unlock)
+    def _unlock(self, message: LockScreen.Unlock) -> None:
+        self.check_passphrase(message.passphrase)
+
+    @work(thread=True, exclusive=True, group="passphrase", exit_on_error=False)
+    def check_passphrase(self, passphrase: str) -> None:
+        self.post_message(PassphraseChecked(self.cache.verify_passphrase(passphrase)))
+
+    @on(PassphraseChecked)
+    def _passphrase_checked(self, message: PassphraseChecked) -> None:
+        if not isinstance(self.screen, LockScreen):
+            return
+        if message.ok:
+            self.locked = False
+            self._last_input = time.monotonic()
+            self.pop_screen()
+        else:
+            self.screen.wrong()
+
+    # --- quitting ---------------------------------------------------------------
+
+    async def action_quit(self) -> None:
+        """Quit, first telling the team this assistant is offline."""
+        await self.say_offline()
+        self.exit()
+
+    async def say_offline(self) -> None:
+        """Presence "offline" for an assistant: queued in the cache, then one push of
+        the outbox (so a save made just before quitting goes too), at most
+        OFFLINE_PUSH_SECONDS. Unreachable, it stays queued; the next session's own
+        presence replaces it. Never raises: quitting must always work."""
+        if self.workspace is None:
+            return
+        try:
+            await asyncio.to_thread(self.services.cache.set_presence, AgentState.OFFLINE)
+            if self.sync is not None:
+                await asyncio.wait_for(self.sync.push(), OFFLINE_PUSH_SECONDS)
+        except Exception as error:  # the type only: quitting goes on
+            log.warning("could not send offline presence: %s", type(error).__name__)
 
     # --- actions ----------------------------------------------------------------
 
@@ -252,10 +256,12 @@ class AssistantApp(CacheWorkers):
         # While locked nothing but the passphrase field works.
         if self.locked:
             return action == "quit"
-        # Workspace actions give way to a modal's own use of the same key
-        # (False lets Textual try the next binding for it).
-        if action in WORKSPACE_ONLY:
-            return self.screen is self.workspace
+        if action in {"help", "next_view"} and not isinstance(self.screen, ModeScreen):
+            # A modal is open: its own use of the key (help's F1 closes it) wins.
+            return False
+        if action == "next_view":
+            # Hidden, not just dimmed, for a user with one view.
+            return len(self.views) > 1
         return True
 
     def action_command_palette(self) -> None:
@@ -263,79 +269,40 @@ class AssistantApp(CacheWorkers):
             super().action_command_palette()
 
     def action_lock(self) -> None:
-        self.lock("Locked.")
+        self.lock("You locked the screen.")
 
     def action_help(self) -> None:
-        if self.screen is self.workspace:
-            self.push_screen(HelpScreen(self.workspace.focused_area(), self.settings.keymap))
-
-    def action_toggle_identity(self) -> None:
-        if self.screen is self.workspace:
-            self.workspace.toggle_identity()
-
-    def action_cycle_agent_state(self) -> None:
-        index = AGENT_STATES.index(self.agent_state) if self.agent_state in AGENT_STATES else -1
-        self.set_agent_state(AGENT_STATES[(index + 1) % len(AGENT_STATES)])
-
-    def set_agent_state(self, state: AgentState) -> None:
-        self.agent_state = state
-        self.workspace.status.agent_state = state
-        self.record_presence(state)
-
-    def action_set_state(self, state: str) -> None:
-        self.set_agent_state(AgentState(state))
+        screen = self.screen
+        if not isinstance(screen, ModeScreen):
+            return  # a modal is open: its own keys are on screen
+        area = screen.help_area()
+        live = [(key, active.binding) for key, active in screen.active_bindings.items()]
+        areas = [area, *(a for a in screen.AREAS if a != area), "app"]
+        self.push_screen(HelpScreen(area, actions.help_rows(live, areas)))
 
     def action_sync_now(self) -> None:
         if self.sync is not None:
             self.sync.kick()
-        self.load_queue()
+        else:
+            self._broadcast(RefreshRequested())
 
-    def action_escalate(self) -> None:
-        context = self.workspace.context
-        if self.screen is not self.workspace:
+    def action_next_view(self) -> None:
+        if len(self.views) < 2:
             return
-        if context is None:
-            self.notify("Open a task to escalate it.", severity="warning")
-            return
-        from followup_core.workflows import WORKFLOWS
+        index = self.views.index(self.current_mode) if self.current_mode in self.views else -1
+        self.switch_view(self.views[(index + 1) % len(self.views)])
 
-        routes = list(WORKFLOWS[context.task.workflow].escalation_routes)
-        routes += [r for r in EscalationRoute if r not in routes]
+    def action_view(self, name: str) -> None:
+        self.switch_view(name)
 
-        def chosen(choice: EscalationChoice | None) -> None:
-            if choice is not None:
-                self.escalate(choice)
+    def switch_view(self, name: str) -> None:
+        """Show mode `name` (one of `views`); its screen keeps its state."""
+        if name in self.views and not self.locked:
+            self.switch_mode(name)
+            self.sub_title = MODE_TITLES.get(name, name)
 
-        self.push_screen(EscalationScreen(context.practice, routes), chosen)
 
-    def escalate(self, choice: EscalationChoice) -> None:
-        context = self.workspace.context
-        assert context is not None
-        escalation = EscalationIn(
-            id=uuid.uuid4(), task_id=context.task.id, route=choice.route, reason=choice.reason
-        )
-        self.workspace.queue.held.add(context.task.id)
-        instruction = (
-            context.practice.emergency_instruction
-            if choice.route is EscalationRoute.URGENT_SYMPTOM
-            else None
-        )
-        self.workspace.banner_escalation(choice.route.value, describe(choice.contact), instruction)
-        self.record_escalation(escalation)
-
-    # --- for tests and the palette ------------------------------------------------
-
-    @property
-    def settings_keymap(self) -> dict[str, str]:
-        return self.settings.keymap
-
-    @property
-    def sync_status(self) -> SyncStatus | None:
-        return self._sync_status
-
-    def binding_key(self, binding_id: str) -> str:
-        """The key a binding is on now, for on-screen hints."""
-        return keymap.key_for(binding_id, self.settings.keymap)
-
-    def describe_state(self) -> dict[str, Any]:
-        return {"locked": self.locked, "agent_state": self.agent_state.value}
+def _copy(message: Message) -> Message:
+    """A fresh message with the same fields: one instance cannot be posted twice."""
+    fields = getattr(message, "__dataclass_fields__", {})
+    return type(message)(**{name: getattr(message, name) for name in fields})

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 EPILOG = """\
 environment:
@@ -19,9 +20,43 @@ environment:
 
 examples:
   assistant-tui demo                        try it: embedded API, synthetic practice
+  assistant-tui demo --as supervisor        the same, signed in as the demo supervisor
   assistant-tui --server https://api.example.org --user avery
   assistant-tui sync --server URL --user NAME --json
 """
+
+
+def _port(text: str) -> int:
+    """argparse type: a TCP port, 1-65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 1 to 65535, not {port}")
+    return port
+
+
+def _positive_int(text: str) -> int:
+    """argparse type: a whole number above zero."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    """argparse type: seconds, 0 or more (finite)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be 0 or more seconds, not {text}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,29 +102,37 @@ def build_parser() -> argparse.ArgumentParser:
         help="start an embedded central API on the synthetic practice and open the workspace",
         description=(
             "Seed a synthetic practice into a fresh SQLite file under DATA_DIR/demo, start "
-            "the central API on 127.0.0.1, sign in the demo assistant, sync and open the "
-            "workspace. A simulated phone system reports missed calls while it runs. The "
-            "API URL, demo login and cache passphrase are written to DATA_DIR/demo/demo.json "
-            "(mode 0600). Quitting the workspace stops the server."
+            "the central API on 127.0.0.1, sign in the demo assistant (or, with --as, the "
+            "seeded supervisor, trainer or manager), sync and open that role's view. A "
+            "simulated phone system reports missed calls while it runs. The API URL, demo "
+            "login and cache passphrase are written to DATA_DIR/demo/demo.json (mode 0600). "
+            "Quitting stops the server."
         ),
     )
     demo.add_argument(
+        "--as",
+        dest="as_role",
+        choices=["assistant", "supervisor", "trainer", "manager"],
+        default="assistant",
+        help="sign in as the seeded user of this role and open its view (default: assistant)",
+    )
+    demo.add_argument(
         "--size",
-        type=int,
+        type=_positive_int,
         default=None,
         metavar="N",
         help="number of tasks to seed (default: the seeder's small demo set)",
     )
     demo.add_argument(
         "--missed-call-every",
-        type=float,
+        type=_seconds,
         default=60.0,
         metavar="SECONDS",
         help="how often the simulated phone system reports a missed call (0: never; default 60)",
     )
     demo.add_argument(
         "--port",
-        type=int,
+        type=_port,
         default=None,
         help="port of the embedded API on 127.0.0.1 (default: a free one)",
     )
@@ -110,10 +153,36 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run the command line; returns the exit code.
+
+    Never ends in a Python traceback: argparse reports bad flags (exit 2), each
+    command reports what it expected to go wrong in one line, and anything else
+    is one line naming the error (exit 1); ASSISTANT_TUI_DEBUG=1 shows the traceback.
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.config:
+        if not Path(args.config).is_file():
+            parser.error(f"--config {args.config}: no such file")
         # config.TuiSettings reads this when it is built, which is after this point.
         os.environ["ASSISTANT_TUI_CONFIG"] = args.config
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        if os.environ.get("ASSISTANT_TUI_DEBUG"):
+            raise
+        detail = " ".join(str(exc).split())[:200] or "no details"
+        print(
+            f"assistant-tui: unexpected error ({type(exc).__name__}: {detail}); "
+            "ASSISTANT_TUI_DEBUG=1 shows where",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "sync":
         from assistant_tui.headless import run_sync
 

@@ -4,7 +4,9 @@ It seeds the synthetic practice into a fresh SQLite file, runs `assistant-api
 serve` on loopback as a child process, signs the demo assistant in, builds the
 encrypted cache with a generated passphrase (fail keyring, so the data key is
 wrapped by the passphrase and the user's real keyring is never touched), syncs,
-opens the workspace, and lets a simulated phone system report missed calls.
+opens the mode of the signed-in role (`--as`: the workspace for the default
+assistant), and lets a simulated phone system report missed calls to the demo
+assistant's practice.
 
 The client never imports `central_api`: the server is a separate process
 (`python -m central_api.cli`). Everything the end-to-end test and a curious user
@@ -164,6 +166,21 @@ def pick_demo_assistant(summary: Mapping[str, Any]) -> DemoLogin:
     raise DemoError("the seed has no assistant in a practice with a webhook key")
 
 
+def pick_demo_user(summary: Mapping[str, Any], role: str, assistant: DemoLogin) -> str:
+    """The username the demo signs in as for `role` (`--as`).
+
+    The assistant is the seeder's demo assistant; any other role is the first
+    seeded user with that role (central_api/seeding/reference.py STAFF:
+    `supervisor`, `trainer`, `manager`). Raises DemoError if the seed has none.
+    """
+    if role == "assistant":
+        return assistant.username
+    for user in summary.get("users", []):
+        if user.get("role") == role:
+            return str(user["username"])
+    raise DemoError(f"the seed has no {role} to sign in as")
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -254,6 +271,7 @@ class DemoSession:
     login: DemoLogin
     password: str
     missed_call_every: float
+    username: str = ""  # who signs in (--as); the assistant's login when empty
 
     async def run(self) -> None:
         await self.server.wait_healthy()
@@ -267,17 +285,18 @@ class DemoSession:
         from local_cache import CacheError, LocalCache, SyncEngine
 
         passphrase = secrets.token_urlsafe(16)
+        username = self.username or self.login.username
         settings, _problem = load_settings_or_defaults()  # the workspace reports a problem
         async with ApiClient(self.server.url, client_label="assistant-tui-demo") as client:
             try:
-                signed_in = await client.login(self.login.username, self.password)
+                signed_in = await client.login(username, self.password)
             except (ApiError, Offline) as exc:
-                raise DemoError(f"the demo assistant could not sign in: {exc}") from exc
+                raise DemoError(f"the demo user {username} could not sign in: {exc}") from exc
             try:
                 cache = await asyncio.to_thread(
                     LocalCache.open,
                     self.paths.client_dir,
-                    self.login.username,
+                    username,
                     passphrase,
                     keyring_backend=FailKeyring(),
                     retention_days=settings.retention_days,
@@ -295,7 +314,8 @@ class DemoSession:
                     {
                         "api_url": self.server.url,
                         "server_pid": self.server.proc.pid if self.server.proc else None,
-                        "username": self.login.username,
+                        "username": username,
+                        "role": str(signed_in.user.role),
                         "password": self.password,
                         "passphrase": passphrase,
                         "practice_id": self.login.practice_id,
@@ -371,7 +391,9 @@ def run_demo(args: argparse.Namespace) -> int:
         password = secrets.token_urlsafe(18)
         print("Seeding the synthetic practice…", file=sys.stderr, flush=True)
         summary = seed(paths, password=password, size=getattr(args, "size", None))
-        login = pick_demo_assistant(summary)
+        login = pick_demo_assistant(summary)  # the phone system calls their practice
+        role = getattr(args, "as_role", None) or "assistant"
+        username = pick_demo_user(summary, role, login)
         server = EmbeddedServer(paths, port=getattr(args, "port", None))
         server.start()
         session = DemoSession(
@@ -381,6 +403,7 @@ def run_demo(args: argparse.Namespace) -> int:
             login=login,
             password=password,
             missed_call_every=float(getattr(args, "missed_call_every", 60.0) or 0.0),
+            username=username,
         )
         asyncio.run(session.run())
     except DemoError as exc:

@@ -61,7 +61,11 @@ async def _sync(args: argparse.Namespace, server: str, user: str) -> tuple[dict[
 
     password = _secret("ASSISTANT_TUI_PASSWORD", f"password for {user}: ")
     passphrase = _secret("ASSISTANT_TUI_PASSPHRASE", "cache passphrase: ")
-    data = locations.data_dir(getattr(args, "data_dir", None))
+    try:
+        data = locations.data_dir(getattr(args, "data_dir", None))
+    except OSError as exc:
+        where = exc.filename or getattr(args, "data_dir", None) or "the data directory"
+        raise _Fail(f"cannot use the data directory {where}: {exc.strerror}", EXIT_USAGE) from None
     # Unlock first: a wrong passphrase should not cost a sign-in (or a lockout count).
     try:
         cache = await asyncio.to_thread(LocalCache.open, data, user, passphrase)

@@ -171,7 +171,10 @@ def run_workspace(args: argparse.Namespace) -> int:
     try:
         data_dir = locations.data_dir(getattr(args, "data_dir", None))
     except OSError as exc:
-        print(f"assistant-tui: cannot use the data directory: {exc.strerror}", file=sys.stderr)
+        where = exc.filename or "the data directory"
+        print(
+            f"assistant-tui: cannot use the data directory {where}: {exc.strerror}", file=sys.stderr
+        )
         return 1
     try:
         return asyncio.run(_run(args, data_dir))

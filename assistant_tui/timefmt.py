@@ -45,13 +45,16 @@ def short(at: datetime | None, tz: str, now: datetime) -> str:
 
 
 def countdown(due: datetime, now: datetime) -> str:
-    """Time left to a due, compact: '45m', '3h05m', '2d04h'; negative when overdue."""
+    """Time left to a due, compact: '45m', '3h05m', '2d04h', '123d' (no hours from 100
+    days on, so it never needs more than 7 cells below 100,000 days); negative when overdue."""
     seconds = int((due - now).total_seconds())
     sign = "-" if seconds < 0 else ""
     seconds = abs(seconds)
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes = rest // 60
+    if days >= 100:
+        return f"{sign}{days}d"
     if days:
         return f"{sign}{days}d{hours:02d}h"
     if hours:

@@ -81,7 +81,11 @@ def make_transport(*, ca_file: str | None = None, retries: int = 0) -> httpx.Asy
 def _tls_context(ca_file: str | None) -> ssl.SSLContext:
     if ca_file is None:
         return ssl.create_default_context()
-    return ssl.create_default_context(cafile=ca_file)
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:  # OSError: missing or unreadable file
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise TLSError(f"cannot use the CA file {ca_file}: {reason}") from None
 
 
 def _segment(value: str) -> str:

@@ -27,9 +27,13 @@ def is_loopback_host(host: str) -> bool:
 
 def check_base_url(url: str) -> str:
     """Return the base URL without a trailing slash, or raise `InsecureURL`."""
-    parts = urlsplit(url.strip())
-    scheme = parts.scheme.lower()
-    host = parts.hostname or ""
+    try:
+        parts = urlsplit(url.strip())
+        scheme = parts.scheme.lower()
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:
+        raise InsecureURL(f"not a valid server address: {url!r} ({exc})") from None
     if scheme not in ("http", "https") or not host:
         raise InsecureURL(f"not an http(s) server address: {url!r}")
     if scheme == "http" and not is_loopback_host(host):

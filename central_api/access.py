@@ -5,7 +5,9 @@
   reference data (practice, scripts) of the practices they work in;
 - supervisors and admins see everything in their practices (an admin linked to
   no practice sees all of them);
-- trainers see only the training practice.
+- trainers see only the training practice;
+- managers see their practices' own records and no patient data: their feed
+  carries the practice records only, and patient-data endpoints answer 403.
 
 Anything else is answered 404, exactly as if it did not exist, and the denied
 look is audited (`denied-read`), committed even though the request fails.
@@ -36,6 +38,11 @@ class Scope:
         """Assistants see their own queue only, not the whole practice."""
         return self.role is Role.ASSISTANT
 
+    @property
+    def practice_records_only(self) -> bool:
+        """Managers see their practices' own records (team, metrics), no patient data."""
+        return self.role is Role.MANAGER
+
 
 def practice_ids_for(session: Session, user: models.User) -> frozenset[str]:
     role = Role(user.role)
@@ -60,7 +67,7 @@ def scope_for(session: Session, user: models.User) -> Scope:
 
 
 def can_see_task(scope: Scope, task: models.Task) -> bool:
-    if task.practice_id not in scope.practice_ids:
+    if scope.practice_records_only or task.practice_id not in scope.practice_ids:
         return False
     if scope.queue_only:
         return task.owner_id == scope.user_id
@@ -68,7 +75,7 @@ def can_see_task(scope: Scope, task: models.Task) -> bool:
 
 
 def can_see_escalation(scope: Scope, esc: models.Escalation, task: models.Task | None) -> bool:
-    if esc.practice_id not in scope.practice_ids:
+    if scope.practice_records_only or esc.practice_id not in scope.practice_ids:
         return False
     if scope.queue_only:
         return esc.raised_by == scope.user_id or (

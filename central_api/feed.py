@@ -165,6 +165,8 @@ def _visibility(scope: Scope) -> ColumnElement[bool]:
     if not practices:
         return false()
     in_practices = log.practice_id.in_(practices)
+    if scope.practice_records_only:
+        return and_(log.kind == str(ChangeKind.PRACTICE), in_practices)
     if not scope.queue_only:
         return in_practices
     me = scope.user_id

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from central_api import models
 from central_api.errors import ApiError
+from central_api.uow import UnitOfWork
 
 MAX_KEY_LENGTH = 255
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -112,7 +113,11 @@ def run(
             outcome = _replay(record, endpoint, fingerprint)
             session.rollback()
             return outcome
+        # The write itself, in the unit of work's order: feed lock, rows, the key
+        # record, audit rows last, commit, then the live events.
+        uow = UnitOfWork(session, actor_id=user_id, client=endpoint)
         try:
+            uow.lock_feed()
             status_code, body = work(session)
             session.add(
                 models.IdempotencyRecord(
@@ -124,14 +129,14 @@ def run(
                     response_body=body,
                 )
             )
-            session.commit()
+            uow.commit()
         except IntegrityError:
             # Someone committed the same key between our lookup and our insert (only
             # possible without the lock, e.g. a backend we did not plan for): replay it.
-            session.rollback()
+            uow.rollback()
             continue
         except BaseException:
-            session.rollback()
+            uow.rollback()
             raise
         return Outcome(status_code, body, replayed=False)
     raise ApiError(

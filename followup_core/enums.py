@@ -65,7 +65,7 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"
     TRAINER = "trainer"
     ADMIN = "admin"
-    # Practice managers: metrics and the exceptions review only (no queue, no shadowing).
+    # Sees the team and the metrics of their practices, never patient data.
     MANAGER = "manager"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import pendulum
 
@@ -41,25 +42,75 @@ CONTEXT_PLACEHOLDERS = VOICEMAIL_SAFE_PLACEHOLDERS | {
 }
 WITHHELD = "[verify identity first]"
 
-# Words that give away why we called (a specific reason is PHI on a shared line).
-VOICEMAIL_REVEALING_TERMS = (
-    "prescription",
-    "medication",
-    "medicine",
-    "refill",
-    "pharmacy",
-    "test result",
-    "lab result",
-    "result",
-    "diagnosis",
-    "biopsy",
-    "referral",
-    "specialist",
-    "authorization",
-    "insurance",
-    "balance",
-    "dr.",
-    "doctor",
+# What gives away why we called, by kind (a specific reason is PHI on a shared line).
+# Each term also matches its plural. The rule is the product's own: a voicemail names
+# the practice, a callback number and a generic reason, nothing else.
+VOICEMAIL_REVEALING: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "a test or result": (
+            "test result", "lab result", "lab", "result", "test", "blood work", "bloodwork",
+            "blood test", "blood draw", "x-ray", "xray", "x ray", "mri", "ct", "cat scan",
+            "pet scan", "scan", "ultrasound", "sonogram", "mammogram", "colonoscopy",
+            "endoscopy", "biopsy", "pathology", "screening", "ekg", "ecg", "a1c", "cbc",
+            "pap smear", "pap", "culture", "imaging", "finding", "positive", "negative",
+            "abnormal", "level",
+        ),
+        "a procedure": (
+            "surgery", "surgical", "procedure", "operation", "injection", "vaccine",
+            "vaccination", "immunization", "shot", "infusion", "therapy", "dialysis",
+            "chemo", "chemotherapy", "radiation", "stitch", "sutures",
+        ),
+        "a medication": (
+            "prescription", "rx", "medication", "medicine", "meds", "med", "refill",
+            "pharmacy", "pharmacist", "pill", "dose", "dosage", "insulin", "antibiotic",
+            "inhaler", "opioid", "controlled substance", "drug",
+        ),
+        "a diagnosis": (
+            "diagnosis", "diagnosed", "condition", "pregnancy", "pregnant", "prenatal",
+            "hiv", "std", "sti", "cancer", "tumor", "diabetes", "diabetic", "covid",
+            "infection", "mental health", "behavioral health", "behavioural health",
+            "counseling", "counselling", "depression", "anxiety", "rehab", "fertility", "ivf",
+        ),
+        "a specialty": (
+            "specialist", "specialty", "referral", "referred", "surgeon", "ob/gyn", "obgyn",
+            "ob-gyn", "gyn", "orthopedic", "orthopaedic", "pediatrician", "hospice",
+        ),
+        "billing": (
+            "balance", "bill", "billing", "invoice", "payment", "past due", "overdue",
+            "collections", "insurance", "insurer", "copay", "co-pay", "coinsurance",
+            "deductible", "claim", "authorization", "authorisation", "prior auth", "owe",
+            "owed", "statement", "charge", "medicaid", "medicare",
+        ),
+        "a clinician": (
+            "dr", "dr.", "doctor", "physician", "nurse", "clinician", "practitioner",
+            "provider", "therapist", "counselor", "counsellor",
+        ),
+    }
+)  # fmt: skip
+
+
+def _term_pattern(terms: tuple[str, ...]) -> re.Pattern[str]:
+    alternation = "|".join(
+        re.escape(t).replace(r"\ ", r"\s+") for t in sorted(terms, key=len, reverse=True)
+    )
+    # Whole words; a plural or possessive form of each; "dr." keeps its dot.
+    return re.compile(rf"(?<![\w/-])(?:{alternation})(?:e?s|'s)?(?![\w/]|-\w)", re.IGNORECASE)
+
+
+_REVEALING_RES = {kind: _term_pattern(terms) for kind, terms in VOICEMAIL_REVEALING.items()}
+# Specialties by their endings: cardiology, oncologist, psychiatry, pediatric...
+_SPECIALTY_RE = re.compile(
+    r"\b[a-z]+(?:ology|ologist|iatry|iatrist|iatric|opedic|opaedic)s?\b", re.IGNORECASE
+)
+_POST_NOMINALS = r"(?:M\.?D|D\.?O|N\.?P|P\.?A(?:-C)?|R\.?N|FNP(?:-C)?|APRN|DNP|CNM|LPN|PhD)\.?"
+# A clinician's name however written: "Dr Patel", "dr. patel", "Doctor Patel", "NP Lee",
+# "Patel, MD", "Ana Lee NP", and a bare post-nominal ("our MD").
+_CLINICIAN_NAME_RES = (
+    re.compile(r"\b[Dd][Rr]\.?\s+[A-Za-z][\w'-]*"),
+    re.compile(r"\b(?:[Dd]octor|DOCTOR)\s+[A-Z][\w'-]*"),
+    re.compile(r"\b(?:NP|PA|PA-C|RN|MD|FNP|APRN|DNP|CNM|LPN)\.?\s+[A-Z][a-z][\w'-]*"),
+    re.compile(rf"\b[A-Z][\w'-]+,?\s+{_POST_NOMINALS}(?!\w)"),
+    re.compile(r"\b(?:M\.D\.?|MD|RN|NP|APRN|FNP|DNP|LPN)(?!\w)"),
 )
 
 
@@ -139,10 +190,27 @@ def voicemail_problems(text: str) -> list[str]:
     ]
     if "{" in PLACEHOLDER.sub("", text) or "}" in PLACEHOLDER.sub("", text):
         problems.append("a stray brace hides a placeholder")
-    lowered = text.lower()
-    for term in VOICEMAIL_REVEALING_TERMS:
-        if re.search(rf"(?<!\w){re.escape(term)}s?(?!\w)", lowered):
-            problems.append(f"{term!r} reveals the reason for the call")
+    words = PLACEHOLDER.sub(" ", text)  # the safe placeholders are not words to judge
+    named: set[str] = set()
+    for pattern in _CLINICIAN_NAME_RES:
+        for m in pattern.finditer(words):
+            shown = " ".join(m.group(0).split())
+            if not any(shown in n or n in shown for n in named):
+                named.add(shown)
+                problems.append(f"{shown!r} names a clinician")
+    seen: set[str] = set()
+    for kind, pattern in _REVEALING_RES.items():
+        for m in pattern.finditer(words):
+            shown = " ".join(m.group(0).lower().split())
+            if shown in seen or any(m.group(0) in n for n in named):
+                continue
+            seen.add(shown)
+            problems.append(f"{shown!r} reveals the reason for the call ({kind})")
+    for m in _SPECIALTY_RE.finditer(words):
+        shown = m.group(0).lower()
+        if shown not in seen:
+            seen.add(shown)
+            problems.append(f"{shown!r} reveals the reason for the call (a specialty)")
     return problems
 
 

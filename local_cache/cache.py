@@ -223,6 +223,10 @@ class LocalCache:
         """See `CacheReads.outbox_entries`."""
         return self.reads.outbox_entries(state)
 
+    def attention_bodies(self) -> dict[str, str | None]:
+        """See `CacheReads.attention_bodies`."""
+        return self.reads.attention_bodies()
+
     def pending_after(self, after_seq: int = 0, limit: int = 100) -> list[OutboxEntry]:
         """See `CacheReads.pending_after`."""
         return self.reads.pending_after(after_seq, limit)
@@ -252,6 +256,10 @@ class LocalCache:
     def retry_attention(self, entry_id: str) -> None:
         """See `CacheCommands.retry_attention`."""
         return self.commands.retry_attention(entry_id)
+
+    def drop_attention(self, entry_id: str) -> None:
+        """See `CacheCommands.drop_attention`."""
+        return self.commands.drop_attention(entry_id)
 
     # --- the sync engine's writes (ReplicaWrites) ---------------------------------
 

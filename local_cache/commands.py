@@ -170,5 +170,15 @@ class CacheCommands:
                 (entry_id,),
             )
 
+    def drop_attention(self, entry_id: str) -> None:
+        """Give up a needs-attention entry: it is never sent, and it is deleted with
+        its reply (an attempt's notes are PHI: nothing undelivered is kept past its
+        use). The task's local copy is corrected by the next pull of the feed."""
+        with self._store.write() as conn:
+            conn.exec_driver_sql("DELETE FROM needs_attention WHERE entry_id = ?", (entry_id,))
+            conn.exec_driver_sql(
+                "DELETE FROM outbox WHERE id = ? AND state = 'attention'", (entry_id,)
+            )
+
 
 __all__ = ["CacheCommands"]

@@ -11,13 +11,12 @@ from dataclasses import dataclass
 from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.events import Key
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from assistant_tui import keymap
+from assistant_tui import actions
 from followup_core.enums import EscalationRoute
 from followup_core.schemas import EscalationContact, PracticeOut
 
@@ -57,7 +56,7 @@ def describe(found: EscalationContact | None) -> str:
 
 
 class EscalationScreen(ModalScreen[EscalationChoice | None]):
-    BINDINGS = [*keymap.ESCALATION, Binding("escape", "cancel", "Back", show=False)]
+    BINDINGS = actions.bindings("escalation")
     AUTO_FOCUS = ""  # no field: the next key picks a route
 
     def __init__(self, practice: PracticeOut, routes: list[EscalationRoute]) -> None:

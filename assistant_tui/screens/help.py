@@ -1,57 +1,48 @@
-"""F1 help for the area that has the focus: what it is for and its keys."""
+"""F1 help for the area that has the focus: what it is for and its live keys.
+
+The rows come from the screen's active bindings at the moment F1 was pressed
+(`actions.help_rows`), so a key remapped in the config is the key shown here.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from rich.markup import escape
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from assistant_tui import keymap
+from assistant_tui import actions
 
-
-def keys_for(bindings: Sequence[BindingType], overrides: dict[str, str]) -> list[tuple[str, str]]:
-    """(keys, description) with the user's remapping applied, one row per binding id."""
-    rows: list[tuple[str, str]] = []
-    for binding in bindings:
-        if not isinstance(binding, Binding):
-            continue
-        key = overrides.get(binding.id or "", binding.key)
-        rows.append((key, binding.description))
-    return rows
-
-
-AREA_BINDINGS: dict[str, list[BindingType]] = {
-    "queue": keymap.QUEUE,
-    "script": keymap.SCRIPT[:2],
-    "patient": [],
-    "outcome": keymap.WORKSPACE,
-}
+# The workspace's panes, where a letter outside a text field is an outcome key.
+WORKSPACE_AREAS = frozenset({"queue", "script", "patient", "outcome"})
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [*keymap.HELP, Binding("escape", "dismiss", "Close", show=False)]
+    BINDINGS = actions.bindings("help")
 
-    def __init__(self, area: str, overrides: dict[str, str]) -> None:
+    def __init__(self, area: str, rows: list[actions.HelpRow]) -> None:
         super().__init__()
         self.area = area
-        self.overrides = overrides
+        self.rows = rows
 
     def compose(self) -> ComposeResult:
-        lines = [f"[b]{self.area.title()}[/b]", "", escape(keymap.AREA_HELP.get(self.area, ""))]
-        rows = keys_for(AREA_BINDINGS.get(self.area, []), self.overrides)
-        if self.area == "script":
-            rows.append(("1…9", "Take a branch"))
-        rows += keys_for(keymap.APP + keymap.WORKSPACE[:1], self.overrides)
-        rows.append(("e", "Escalate (one more key picks the route)"))
-        rows.append(("letter", "Outcome key of the open task (shown in the outcome pane)"))
-        rows.append(("ctrl+p", "Command palette"))
-        lines += ["", "[b]Keys[/b]"]
-        lines += [f"  {escape(key):<18} {escape(text)}" for key, text in rows]
+        title = actions.AREA_TITLES.get(self.area, self.area.replace("_", " ").title())
+        lines = [f"[b]{escape(title)}[/b]", "", escape(actions.AREA_HELP.get(self.area, ""))]
+        area = None
+        for row in self.rows:
+            if row.area != area:
+                area = row.area
+                heading = actions.AREA_TITLES.get(area, area.title())
+                lines += ["", f"[b]Keys: {escape(heading)}[/b]"]
+            lines.append(f"  {escape(row.keys):<18} {escape(row.description)}")
+        lines += ["", "[b]Keys: more[/b]"]
+        if self.area in WORKSPACE_AREAS:
+            lines.append(
+                f"  {'letter':<18} Outcome key of the open task (shown in the outcome pane)"
+            )
+        palette = self.app.COMMAND_PALETTE_BINDING
+        lines.append(f"  {escape(actions.display_key(palette)):<18} Command palette")
         with VerticalScroll(id="help-dialog"):
             yield Static("\n".join(lines), id="help-text")
 

@@ -1,7 +1,8 @@
-"""The lock screen: an opaque screen over the workspace, so no PHI stays visible.
+"""The lock screen: an opaque screen over any mode, so no PHI stays visible.
 
 It is a full `Screen` (not a modal), which means nothing underneath is drawn.
-Only the local cache passphrase unlocks it; the check runs in a worker.
+Only the local cache passphrase unlocks it: the screen posts `Unlock` and the
+App checks it in a worker.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Center, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
@@ -18,13 +20,23 @@ class LockScreen(Screen[None]):
     # way forward is the passphrase.
     AUTO_FOCUS = "#lock-passphrase"
 
+    class Unlock(Message):
+        """The user entered a passphrase to check (never logged or shown)."""
+
+        def __init__(self, passphrase: str) -> None:
+            super().__init__()
+            self.passphrase = passphrase
+
+        def __repr__(self) -> str:
+            return "LockScreen.Unlock(…)"
+
     def __init__(self, reason: str) -> None:
         super().__init__()
         self.reason = reason
 
     def compose(self) -> ComposeResult:
         with Center(), Vertical(id="lock-dialog"):
-            yield Static("[b]Workspace locked[/b]", id="lock-title")
+            yield Static("[b]Locked[/b]", id="lock-title")
             yield Static(
                 f"{self.reason} Enter your local passphrase to continue.", id="lock-reason"
             )
@@ -37,7 +49,7 @@ class LockScreen(Screen[None]):
         if not event.value:
             return
         self.query_one("#lock-error", Static).update("Checking…")
-        self.app.check_passphrase(event.value)  # type: ignore[attr-defined]
+        self.post_message(self.Unlock(event.value))
         event.input.value = ""
 
     def wrong(self) -> None:

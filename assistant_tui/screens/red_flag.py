@@ -7,12 +7,11 @@ from dataclasses import dataclass
 from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from assistant_tui import keymap
+from assistant_tui import actions
 
 
 @dataclass(frozen=True)
@@ -22,12 +21,13 @@ class RedFlagDecision:
 
 
 class RedFlagScreen(ModalScreen[RedFlagDecision | None]):
-    BINDINGS = [*keymap.RED_FLAG, Binding("escape", "cancel", "Back", show=False)]
+    BINDINGS = actions.bindings("red_flag")
     AUTO_FOCUS = "#red-flag-reason"
 
-    def __init__(self, phrases: list[str]) -> None:
+    def __init__(self, phrases: list[str], escalate_key: str = "F2") -> None:
         super().__init__()
         self.phrases = phrases
+        self.escalate_key = escalate_key  # shown: the key `red_flag.escalate` is on now
 
     def compose(self) -> ComposeResult:
         found = ", ".join(f"“{escape(p)}”" for p in self.phrases)
@@ -38,8 +38,9 @@ class RedFlagScreen(ModalScreen[RedFlagDecision | None]):
                 "the clinical team, or record why this is not a clinical concern.",
                 id="red-flag-text",
             )
-            key = keymap.key_for("red_flag.escalate", getattr(self.app, "settings_keymap", {}))
-            yield Static(f"[b]{key}[/b]  escalate clinically (saved with this outcome)")
+            yield Static(
+                f"[b]{escape(self.escalate_key)}[/b]  escalate clinically (saved with this outcome)"
+            )
             yield Input(
                 placeholder="or: why this is not a clinical concern — Enter", id="red-flag-reason"
             )
@@ -57,7 +58,7 @@ class RedFlagScreen(ModalScreen[RedFlagDecision | None]):
         reason = event.value.strip()
         if len(reason) < 5:
             self.query_one("#red-flag-error", Static).update(
-                "Give a reason (a few words) or press F2 to escalate."
+                f"Give a reason (a few words) or press {self.escalate_key} to escalate."
             )
             return
         self.dismiss(RedFlagDecision(escalate=False, dismissal_reason=reason))

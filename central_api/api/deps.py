@@ -91,16 +91,14 @@ def require_roles(*roles: Role) -> Callable[[User], Coroutine[Any, Any, User]]:
 
 # Who works tasks (claims, attempts, escalations from a call) and who handles escalations.
 Worker = Annotated[User, Depends(require_roles(Role.ASSISTANT, Role.SUPERVISOR, Role.TRAINER))]
-# Everyone who may read patient-level records (the sync feed, a task): not managers,
-# who see metrics and the exceptions review only.
-PatientReader = Annotated[
-    User,
-    Depends(require_roles(Role.ASSISTANT, Role.SUPERVISOR, Role.TRAINER, Role.ADMIN)),
-]
 # Who reads the metrics of a practice.
 MetricsReader = Annotated[User, Depends(require_roles(Role.MANAGER, Role.SUPERVISOR, Role.ADMIN))]
 EscalationHandler = Annotated[
     User, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN, Role.TRAINER))
+]
+# Who may read patient data at all (a manager may not: 403, whatever the record).
+PatientReader = Annotated[
+    User, Depends(require_roles(Role.ASSISTANT, Role.SUPERVISOR, Role.TRAINER, Role.ADMIN))
 ]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9 ._/()+:-]")

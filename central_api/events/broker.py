@@ -20,6 +20,8 @@ same address is replayed from where it was, if that process still holds it.
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
 import logging
 from collections import deque
 from dataclasses import dataclass, field
@@ -37,6 +39,13 @@ class Event:
     id: str
     name: str
     data: dict[str, Any]
+
+    @functools.cached_property
+    def wire(self) -> bytes:
+        """The event as SSE text (`id:`, `event:`, `data:`, blank line), encoded once
+        and shared by every stream that sends it."""
+        data = json.dumps(self.data, separators=(",", ":"))
+        return f"id: {self.id}\r\nevent: {self.name}\r\ndata: {data}\r\n\r\n".encode()
 
 
 class TooManyStreams(Exception):
@@ -89,7 +98,10 @@ class Subscription:
         """What is buffered (a `resync` first), waiting up to `wait` seconds for it."""
         if not self.pending() and not self.closed and not self.recheck:
             try:
-                await asyncio.wait_for(self._wake.wait(), wait)
+                # asyncio.timeout, not wait_for: no extra Task per wake-up (the hot path
+                # of a fan-out to hundreds of streams).
+                async with asyncio.timeout(wait):
+                    await self._wake.wait()
             except TimeoutError:
                 return []
         self._wake.clear()
@@ -155,12 +167,18 @@ class Broker:
         self.dispatched += 1
         ended = set(record.ended)
         resync_id = f"{record.id}.r"
+        # Streams of one viewer (same user, role, practices) share the derived events,
+        # and so their encoded bytes.
+        derived: dict[Viewer, list[Event]] = {}
         for user_id, subs in self._subs.items():
             for sub in subs:
                 if user_id in ended:
                     sub.recheck = True
                     sub.poke()
-                sub.offer(self._events(record, sub.viewer), resync_id)
+                events = derived.get(sub.viewer)
+                if events is None:
+                    events = derived[sub.viewer] = self._events(record, sub.viewer)
+                sub.offer(events, resync_id)
 
     @staticmethod
     def _events(record: Record, viewer: Viewer, after: int = -1) -> list[Event]:

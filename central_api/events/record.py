@@ -32,10 +32,12 @@ PAYLOAD_BUDGET = 7000
 # Roles that see every record of their practices (not a queue).
 _WHOLE_PRACTICE = frozenset({str(Role.SUPERVISOR), str(Role.ADMIN), str(Role.TRAINER)})
 # Roles that get `team` (presence) and `escalation` (inbox) events of their practices.
-_TEAM = frozenset({str(Role.SUPERVISOR), str(Role.ADMIN), "manager"})
-_ESCALATION = frozenset({str(Role.SUPERVISOR), str(Role.ADMIN), str(Role.TRAINER), "manager"})
+_TEAM = frozenset({str(Role.SUPERVISOR), str(Role.ADMIN), str(Role.MANAGER)})
+_ESCALATION = frozenset(
+    {str(Role.SUPERVISOR), str(Role.ADMIN), str(Role.TRAINER), str(Role.MANAGER)}
+)
 # Roles whose feed carries only the practice records (no patient data).
-_PRACTICE_ONLY = frozenset({"manager"})
+_PRACTICE_ONLY = frozenset({str(Role.MANAGER)})
 
 
 def new_record_id() -> str:

@@ -190,8 +190,7 @@ STAFF: tuple[StaffSpec, ...] = (
     StaffSpec("supervisor.fr", "Sky Supervisor", Role.SUPERVISOR, ("frontrange",)),
     StaffSpec("trainer", "Terry Trainer", Role.TRAINER, ("training",)),
     StaffSpec("admin", "Ada Admin", Role.ADMIN, ("hudson", "frontrange", "training")),
-    # The practice manager reads Hudson's metrics and exceptions, nothing else.
-    StaffSpec("manager", "Max Manager", Role.MANAGER, ("hudson",)),
+    StaffSpec("manager", "Mara Manager", Role.MANAGER, ("hudson", "frontrange")),
 )
 
 

@@ -18,7 +18,7 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from central_api import audit, models
+from central_api import models
 from central_api.feed import lock_for_write
 from central_api.triggers.rules import (
     Practices,
@@ -29,6 +29,7 @@ from central_api.triggers.rules import (
     open_referrals,
     reopen_retries,
 )
+from central_api.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -74,15 +75,11 @@ class _Progress:
                 raise _LostLock
 
     def commit(self) -> None:
+        """Commit the batch as one unit of work (its audit row last, events after)."""
+        uow = UnitOfWork(self.session, actor_id=None, client="trigger-job")
         if self._pending:
-            audit.record(
-                self.session,
-                actor_id=None,
-                action="trigger.run",
-                resource=f"changes:{self._pending}",
-                client="trigger-job",
-            )
-        self.session.commit()
+            uow.audit("trigger.run", f"changes:{self._pending}")
+        uow.commit()
         self._pending = 0
 
 

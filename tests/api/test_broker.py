@@ -8,10 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from central_api import models
+from central_api.app import create_app
+from central_api.core.config import Settings
 from central_api.events import Broker, Record, TooManyStreams, Viewer, derive
+from central_api.feed import log_task
+from central_api.uow import UnitOfWork
+from tests.support.seeded import SqliteTemplate
 
 HUDSON, DENVER = "p-hudson", "p-denver"
 ANA = Viewer("u-ana", "assistant", frozenset({HUDSON}))
@@ -118,3 +127,28 @@ def test_a_record_always_fits_a_notify_payload_and_only_widens_its_audience() ->
         assert derive(decoded, Viewer(f"u{n}", "assistant", frozenset({HUDSON})))[0][0] == "feed"
     with pytest.raises(ValueError):
         Record.decode('{"v": 2}')
+
+
+def test_events_follow_the_commit_and_a_rollback_publishes_nothing(
+    sqlite_template: SqliteTemplate, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The real app's session factory and broker; writes through the unit of work."""
+    app = create_app(Settings(db=sqlite_template.copy(tmp_path_factory.mktemp("uow"))))
+    with TestClient(app):  # the lifespan binds the broker to the app's loop
+        broker: Broker = app.state.broker
+        with app.state.session_factory() as session:
+            task = session.scalars(select(models.Task).limit(2)).all()
+            rolled, kept = task[0], task[1]
+            with pytest.raises(RuntimeError), UnitOfWork(session, actor_id=None, client="t"):
+                rolled.version += 1
+                log_task(session, rolled)
+                raise RuntimeError("the write fails after its change row")
+            with UnitOfWork(session, actor_id=None, client="t", feed=True):
+                kept.version += 1
+                log_task(session, kept)
+        deadline = time.monotonic() + 10
+        while broker.dispatched < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert broker.dispatched == 1
+        (_, record), *_ = broker._ring
+        assert [task_id for _, task_id, _ in record.feed] == [kept.id]

@@ -81,7 +81,8 @@ def client(api: ApiHarness, tokens: dict[str, str], username: str) -> httpx.Clie
 def missed_call(api: ApiHarness, practice: int) -> str:
     """Post a missed call from an unknown (synthetic) number; the new task's id."""
     key = api.practice(practice)["webhook_key"]
-    phone = f"+1555{uuid.uuid4().int % 10_000_000:07d}"
+    n = uuid.uuid4().int
+    phone = f"+1201{200 + n % 800}{(n // 800) % 10_000:04d}"  # a real-looking NANP number
     with api.client(headers={"X-Practice-Key": key}) as c:
         response = c.post(
             "/v1/triggers/missed-call",
@@ -204,6 +205,7 @@ def test_presence_is_a_team_event_for_the_practices_supervisors(
         stream(api, tokens, "supervisor") as sup,
         stream(api, tokens, "supervisor.fr") as sup_fr,
         stream(api, tokens, "ben.okafor") as ben,
+        stream(api, tokens, "manager") as manager,
     ):
         with client(api, tokens, "cora.vasquez") as c:
             assert c.put("/v1/presence", json={"state": "on-call"}).status_code == 200
@@ -223,6 +225,12 @@ def test_presence_is_a_team_event_for_the_practices_supervisors(
         ben_task = own_write(api, tokens, "ben.okafor", pickers["ben.okafor"])
         assert ben.wait_for(lambda r: bool(r.events))
         assert ben.snapshot()[0].data == {"task_ids": [ben_task]}
+        # A manager hears the team, never a task change: after the two writes above,
+        # the next presence change is its second event.
+        with client(api, tokens, "cora.vasquez") as c:
+            assert c.put("/v1/presence", json={"state": "available"}).status_code == 200
+        assert manager.wait_for(lambda r: len(r.events) >= 2)
+        assert [e.event for e in manager.snapshot()] == ["team", "team"]
 
 
 def test_an_escalation_reaches_the_inbox_of_its_practice(

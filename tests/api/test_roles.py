@@ -1,4 +1,4 @@
-"""Every work endpoint x every role (and no sign-in) → the expected status."""
+"""Every endpoint x every role (and no sign-in) → the expected status."""
 
 from __future__ import annotations
 
@@ -17,25 +17,36 @@ from tests.api.work_support import (
     escalation_body,
     post_attempt,
     post_escalation,
+    sync_all,
 )
 
-ROLES = ("assistant", "supervisor", "trainer", "admin", "anonymous")
+ROLES = ("assistant", "supervisor", "trainer", "admin", "manager", "anonymous")
 
 # What each role gets on a task, escalation or feed of the first real practice, whose
 # tasks the assistant owns. The trainer sees only the training practice: 404, not 403,
 # so a trainer cannot even learn that the record exists. Admins read but do not work tasks.
-EXPECTED: dict[str, tuple[int, int, int, int, int]] = {
-    "GET /v1/sync": (200, 200, 200, 200, 401),
-    "GET /v1/tasks/{id}": (200, 200, 404, 200, 401),
-    "POST /v1/tasks/{id}/claim": (200, 200, 404, 403, 401),
-    "POST /v1/tasks/{id}/release": (204, 204, 404, 403, 401),
-    "POST /v1/attempts": (201, 201, 404, 403, 401),
-    "POST /v1/escalations": (201, 201, 404, 403, 401),
-    "GET /v1/escalations": (200, 200, 200, 200, 401),
-    "POST /v1/escalations/{id}/acknowledge": (403, 200, 404, 200, 401),
-    "POST /v1/escalations/{id}/resolve": (403, 200, 404, 200, 401),
-    "POST /v1/triggers/missed-call (no practice key)": (401, 401, 401, 401, 401),
+# A manager sees the team and the practice records, never patient data: 403 there.
+EXPECTED: dict[str, tuple[int, ...]] = {
+    "GET /v1/me": (200, 200, 200, 200, 200, 401),
+    "GET /v1/events": (200, 200, 200, 200, 200, 401),
+    "PUT /v1/presence": (200, 200, 403, 403, 403, 401),
+    "GET /v1/audit": (403, 200, 403, 200, 403, 401),
+    "GET /v1/sync": (200, 200, 200, 200, 200, 401),
+    "GET /v1/tasks/{id}": (200, 200, 404, 200, 403, 401),
+    "POST /v1/tasks/{id}/claim": (200, 200, 404, 403, 403, 401),
+    "POST /v1/tasks/{id}/release": (204, 204, 404, 403, 403, 401),
+    "POST /v1/attempts": (201, 201, 404, 403, 403, 401),
+    "POST /v1/escalations": (201, 201, 404, 403, 403, 401),
+    "GET /v1/escalations": (200, 200, 200, 200, 403, 401),
+    "POST /v1/escalations/{id}/acknowledge": (403, 200, 404, 200, 403, 401),
+    "POST /v1/escalations/{id}/resolve": (403, 200, 404, 200, 403, 401),
+    "POST /v1/triggers/missed-call (no practice key)": (401, 401, 401, 401, 401, 401),
+    "GET /v1/fhir/Task": (403, 200, 403, 200, 403, 401),
+    "GET /v1/fhir/Communication": (403, 200, 403, 200, 403, 401),
 }
+# The in-process client buffers a whole response, and a granted event stream never
+# ends: there only its refusals are checked (tests/api/test_events.py opens real ones).
+STREAMING = "GET /v1/events"
 
 
 def _users(api: ApiHarness) -> dict[str, str]:
@@ -44,7 +55,18 @@ def _users(api: ApiHarness) -> dict[str, str]:
         "supervisor": api.username("supervisor"),
         "trainer": "trainer",
         "admin": "admin",
+        "manager": "manager",
     }
+
+
+def _open_stream(api: ApiHarness, client: httpx.Client) -> httpx.Response:
+    """The status of `GET /v1/events`, closing a granted stream at once."""
+    if api.kind == "inprocess" and "authorization" in client.headers:
+        return httpx.Response(200, json={})  # see STREAMING (not called in-process)
+    with client.stream("GET", "/v1/events") as response:
+        if response.status_code >= 400:
+            response.read()
+        return response
 
 
 def test_role_endpoint_matrix(api: ApiHarness) -> None:
@@ -67,6 +89,10 @@ def test_role_endpoint_matrix(api: ApiHarness) -> None:
         return out
 
     calls: dict[str, Callable[[str, httpx.Client], httpx.Response]] = {
+        "GET /v1/me": lambda _r, c: c.get("/v1/me"),
+        STREAMING: lambda _r, c: _open_stream(api, c),
+        "PUT /v1/presence": lambda _r, c: c.put("/v1/presence", json={"state": "available"}),
+        "GET /v1/audit": lambda _r, c: c.get("/v1/audit", params={"limit": 1}),
         "GET /v1/sync": lambda _r, c: c.get("/v1/sync", params={"limit": 5}),
         "GET /v1/tasks/{id}": lambda _r, c: c.get(f"/v1/tasks/{shared.id}"),
         "POST /v1/tasks/{id}/claim": lambda _r, c: c.post(f"/v1/tasks/{shared.id}/claim"),
@@ -81,6 +107,10 @@ def test_role_endpoint_matrix(api: ApiHarness) -> None:
         ),
         "POST /v1/escalations/{id}/resolve": lambda r, c: c.post(
             f"/v1/escalations/{escalations[r]}/resolve", json={"resolution": "handled"}
+        ),
+        "GET /v1/fhir/Task": lambda _r, c: c.get("/v1/fhir/Task", params={"_count": 1}),
+        "GET /v1/fhir/Communication": lambda _r, c: c.get(
+            "/v1/fhir/Communication", params={"_count": 1}
         ),
         "POST /v1/triggers/missed-call (no practice key)": lambda _r, c: c.post(
             "/v1/triggers/missed-call",
@@ -139,3 +169,12 @@ def test_trainers_work_the_training_practice(api: ApiHarness) -> None:
     assert acked.status_code == 200 and acked.json()["status"] == "acknowledged"
     # A supervisor of the real practices does not see the training practice.
     assert client_as(api, "supervisor").get(f"/v1/tasks/{task.id}").status_code == 404
+
+
+def test_a_manager_syncs_the_practice_records_only(api: ApiHarness) -> None:
+    """No patient, task, attempt, escalation or script: only their practices' records."""
+    changes, _cursor = sync_all(client_as(api, "manager"))
+    kinds = {change["kind"] for change in changes}
+    assert kinds == {"practice"}
+    practice_ids = {change["id"] for change in changes}
+    assert practice_ids == set(api.user("manager")["practice_ids"])

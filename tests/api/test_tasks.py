@@ -73,11 +73,20 @@ def test_lease_is_exclusive_renewable_and_releasable(api: ApiHarness) -> None:
 
     renewed = mine.post(f"/v1/tasks/{task.id}/claim")
     assert renewed.status_code == 200
-    assert datetime.fromisoformat(renewed.json()["expires_at"]) >= expires
+    until = datetime.fromisoformat(renewed.json()["expires_at"])
+    assert until >= expires
 
     held = boss.post(f"/v1/tasks/{task.id}/claim")
     assert held.status_code == 409
     assert held.json()["error"]["code"] == "lease-held"
+    # Whoever opens a held task is told who holds it (a staff name, not PHI) and until when.
+    with api.session() as s:
+        holder = s.get(models.User, lease["holder_id"])
+        assert holder is not None
+        name = holder.display_name
+    assert held.json()["error"]["message"] == (
+        f"{name} is working this task (lease until {until:%H:%M} UTC)"
+    )
     assert boss.post(f"/v1/tasks/{task.id}/release").status_code == 409
 
     assert mine.post(f"/v1/tasks/{task.id}/release").status_code == 204

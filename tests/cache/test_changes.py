@@ -62,6 +62,18 @@ def test_queue_rows_answers_every_id_asked(open_cache: Any) -> None:
     assert cache.queue_rows([]) == {}
 
 
+def test_queue_rows_looks_tasks_up_by_id_not_by_scanning_the_queue(open_cache: Any) -> None:
+    from local_cache.reads import QUEUE_ROWS_SQL
+
+    cache = open_cache()
+    cache.apply_page(synthetic.page(3))
+    with cache.store.read() as conn:
+        plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + QUEUE_ROWS_SQL, ("[]",)).fetchall()
+    steps = [str(step[-1]) for step in plan]
+    assert any(s.startswith("SEARCH t USING") and "(id=?)" in s for s in steps), steps
+    assert not any("tasks_queue" in s for s in steps), steps
+
+
 def test_apply_page_reports_the_tasks_it_wrote(open_cache: Any) -> None:
     cache = open_cache()
     touched: set[str] = set()

@@ -82,7 +82,7 @@ def test_phrases(text: str, expected: tuple[int, ...]) -> None:
         ("in 9999999999999999999 minutes", "two years"),
         ("9999-12-31 23:59", "two years"),
         ("dec 1 9999", "two years"),
-        ("tomorrow at lunch", "time"),
+        ("tomorrow at teatime", "cannot read"),
         ("3pm on someday", "day"),
         ("x" * 100, "too long"),
     ],
@@ -90,6 +90,142 @@ def test_phrases(text: str, expected: tuple[int, ...]) -> None:
 def test_bad_phrases_give_one_line_reasons(text: str, reason: str) -> None:
     with pytest.raises(DuePhraseError) as info:
         parse_due(text, now=NOW, tz=NY)
+    assert reason in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+AT_7 = pendulum.datetime(2026, 11, 24, 7, 0, tz=NY)  # Tuesday 07:00
+AT_1405 = pendulum.datetime(2026, 11, 24, 14, 5, tz=NY)
+AT_1530 = pendulum.datetime(2026, 11, 24, 15, 30, tz=NY)
+AT_1900 = pendulum.datetime(2026, 11, 24, 19, 0, tz=NY)
+AT_2330 = pendulum.datetime(2026, 11, 24, 23, 30, tz=NY)
+
+
+# Phrase x now -> value. The phrases are the ones people file against natural-language
+# date parsers (dateparser, parsedatetime, chrono, natty): see followup_core/due_phrases.py.
+@pytest.mark.parametrize(
+    ("text", "now", "expected"),
+    [
+        ("tonight at 8", AT_7, (2026, 11, 24, 20, 0)),  # not 08:00 (issue 12)
+        ("tonight at 8", AT_1405, (2026, 11, 24, 20, 0)),  # not refused as past
+        ("tonight at 9:30", AT_7, (2026, 11, 24, 21, 30)),  # matthewmueller/date#72
+        ("8 tonight", AT_7, (2026, 11, 24, 20, 0)),
+        ("at 8 tonight", AT_7, (2026, 11, 24, 20, 0)),
+        ("8pm tonight", AT_7, (2026, 11, 24, 20, 0)),
+        ("tonight", AT_1405, (2026, 11, 24, 18, 0)),
+        ("tonight", AT_1900, (2026, 11, 24, 19, 0)),  # already evening: due now
+        ("tonight at midnight", AT_1405, (2026, 11, 25, 0, 0)),  # the midnight ending today
+        ("midnight", AT_1405, (2026, 11, 25, 0, 0)),
+        ("this evening", AT_1405, (2026, 11, 24, 18, 0)),
+        ("this evening at 7", AT_1405, (2026, 11, 24, 19, 0)),
+        ("tomorrow night", AT_1405, (2026, 11, 25, 18, 0)),
+        ("tomorrow night at 9", AT_1405, (2026, 11, 25, 21, 0)),
+        ("tomorrow evening", AT_1405, (2026, 11, 25, 18, 0)),
+        ("this afternoon", AT_7, (2026, 11, 24, 13, 0)),
+        ("this afternoon", AT_1530, (2026, 11, 24, 15, 30)),  # in the afternoon: due now
+        ("this afternoon at 2", AT_7, (2026, 11, 24, 14, 0)),
+        ("this afternoon at 12:30", AT_7, (2026, 11, 24, 12, 30)),
+        ("tomorrow afternoon", AT_1405, (2026, 11, 25, 13, 0)),  # wanasit/chrono#126
+        ("afternoon", AT_1900, (2026, 11, 25, 13, 0)),  # a part alone: the next one
+        ("in the afternoon", AT_7, (2026, 11, 24, 13, 0)),
+        ("this morning", AT_7, (2026, 11, 24, 9, 0)),
+        ("tomorrow morning", AT_1405, (2026, 11, 25, 9, 0)),
+        ("tomorrow morning at 10:30", AT_1405, (2026, 11, 25, 10, 30)),
+        ("in the morning", AT_1405, (2026, 11, 25, 9, 0)),
+        ("monday morning", AT_1405, (2026, 11, 30, 9, 0)),
+        ("Monday afternoon at 3", AT_1405, (2026, 11, 30, 15, 0)),
+        ("friday evening", AT_1405, (2026, 11, 27, 18, 0)),
+        ("end of day", AT_1405, (2026, 11, 24, 17, 0)),
+        ("by end of day", AT_1405, (2026, 11, 24, 17, 0)),
+        ("tomorrow end of day", AT_1405, (2026, 11, 25, 17, 0)),  # bear/parsedatetime#189
+        ("end of day tomorrow", AT_1405, (2026, 11, 25, 17, 0)),
+        ("cob friday", AT_1405, (2026, 11, 27, 17, 0)),
+        ("end of week", AT_1405, (2026, 11, 27, 17, 0)),
+        ("end of the week", AT_1405, (2026, 11, 27, 17, 0)),
+        ("noon", AT_7, (2026, 11, 24, 12, 0)),
+        ("noon", AT_1405, (2026, 11, 25, 12, 0)),
+        ("today at midday", AT_7, (2026, 11, 24, 12, 0)),  # mojombo/chronic#369
+        ("tomorrow at noon", AT_1405, (2026, 11, 25, 12, 0)),
+        ("noon tomorrow", AT_1405, (2026, 11, 25, 12, 0)),
+        ("first thing tomorrow", AT_1405, (2026, 11, 25, 9, 0)),
+        ("tomorrow first thing", AT_1405, (2026, 11, 25, 9, 0)),
+        ("first thing", AT_7, (2026, 11, 24, 9, 0)),
+        ("first thing", AT_1405, (2026, 11, 25, 9, 0)),
+        ("first thing monday", AT_1405, (2026, 11, 30, 9, 0)),
+        ("after lunch", AT_7, (2026, 11, 24, 13, 0)),
+        ("after lunch", AT_1405, (2026, 11, 25, 13, 0)),
+        ("tomorrow after lunch", AT_7, (2026, 11, 25, 13, 0)),
+        ("tomorrow at lunch", AT_7, (2026, 11, 25, 12, 0)),
+        ("lunchtime", AT_7, (2026, 11, 24, 12, 0)),
+        ("next week", AT_1405, (2026, 11, 30, 9, 0)),
+        ("next week", pendulum.datetime(2026, 11, 29, 10, 0, tz=NY), (2026, 11, 30, 9, 0)),
+        ("in a couple of hours", AT_1405, (2026, 11, 24, 16, 5)),
+        ("in a couple hours", AT_1405, (2026, 11, 24, 16, 5)),
+        ("a couple of hours from now", AT_1405, (2026, 11, 24, 16, 5)),
+        ("in a couple of days", AT_1405, (2026, 11, 26, 14, 5)),
+        ("2 hours from now", AT_1405, (2026, 11, 24, 16, 5)),
+        ("in an hour and a half", AT_1405, (2026, 11, 24, 15, 35)),
+        ("in 2 hours and a half", AT_1405, (2026, 11, 24, 16, 35)),
+        ("in 90 minutes", AT_1405, (2026, 11, 24, 15, 35)),
+        ("this time tomorrow", AT_1405, (2026, 11, 25, 14, 5)),
+        ("same time tomorrow", AT_1405, (2026, 11, 25, 14, 5)),
+        ("the day after tomorrow", AT_1405, (2026, 11, 26, 9, 0)),
+        ("day after tomorrow 2pm", AT_1405, (2026, 11, 26, 14, 0)),
+        ("monday", AT_1405, (2026, 11, 30, 9, 0)),  # weekday names: the next one
+        ("on monday", AT_1405, (2026, 11, 30, 9, 0)),
+        ("tuesday", AT_1405, (2026, 12, 1, 9, 0)),  # today is Tuesday: next week's
+        ("wednesday", AT_1405, (2026, 11, 25, 9, 0)),
+        ("next wednesday", AT_1405, (2026, 11, 25, 9, 0)),
+        ("by friday", AT_1405, (2026, 11, 27, 9, 0)),
+        ("the 3rd", AT_1405, (2026, 12, 3, 9, 0)),  # past this month: next month's
+        ("the 30th", AT_1405, (2026, 11, 30, 9, 0)),  # still ahead this month
+        ("on the 24th at 4pm", AT_1405, (2026, 11, 24, 16, 0)),  # today, later
+        ("the 31st", AT_1405, (2026, 12, 31, 9, 0)),  # November has none
+        ("3rd", AT_1405, (2026, 12, 3, 9, 0)),
+        ("the 3rd at 10am", AT_1405, (2026, 12, 3, 10, 0)),
+        ("the 3rd of december", AT_1405, (2026, 12, 3, 9, 0)),
+        ("3rd of dec at 2pm", AT_1405, (2026, 12, 3, 14, 0)),
+        ("december 3rd", AT_1405, (2026, 12, 3, 9, 0)),
+        ("dec the 3rd", AT_1405, (2026, 12, 3, 9, 0)),
+        ("12/3", AT_1405, (2026, 12, 3, 9, 0)),  # US month/day
+        ("12/3 at 2pm", AT_1405, (2026, 12, 3, 14, 0)),
+        ("1/5", AT_1405, (2027, 1, 5, 9, 0)),  # the next January 5th
+        ("12/3/26", AT_1405, (2026, 12, 3, 9, 0)),
+        ("3pm", AT_1405, (2026, 11, 24, 15, 0)),
+        ("around 3pm", AT_1405, (2026, 11, 24, 15, 0)),
+        ("@ 3:30pm", AT_1405, (2026, 11, 24, 15, 30)),
+        ("asap", AT_1405, (2026, 11, 24, 14, 5)),
+    ],
+)
+def test_phrase_now_value(text: str, now: pendulum.DateTime, expected: tuple[int, ...]) -> None:
+    assert due(text, now) == pendulum.datetime(*expected, tz=NY)
+
+
+@pytest.mark.parametrize(
+    ("text", "now", "reason"),
+    [
+        ("tonight at 8am", AT_7, "not in the night"),
+        ("this morning at 3pm", AT_7, "not in the morning"),
+        ("tonight at 12", AT_7, "noon or midnight"),
+        ("this morning", AT_1405, "passed"),
+        ("this afternoon", AT_1900, "passed"),
+        ("tonight", AT_2330, "passed"),
+        ("tomorrow at 5", AT_1405, "5am or 5pm"),  # no part of the day: still ambiguous
+        ("at 3", AT_1405, "3am or 3pm"),
+        ("in a few hours", AT_1405, "how many"),
+        ("later", AT_1405, "say when"),
+        ("soon", AT_1405, "say when"),
+        ("tomorrow tuesday", AT_1405, "two days"),
+        ("3pm 4pm", AT_1405, "two times"),
+        ("the 32nd", AT_1405, "no such date"),
+        ("13/45", AT_1405, "no such date"),
+        ("8", AT_1405, "try"),  # a bare number alone is not a time
+        ("yesterday evening", AT_1405, "try"),
+    ],
+)
+def test_phrases_refused_with_reason(text: str, now: pendulum.DateTime, reason: str) -> None:
+    with pytest.raises(DuePhraseError) as info:
+        parse_due(text, now=now, tz=NY)
     assert reason in str(info.value)
     assert "\n" not in str(info.value)
 

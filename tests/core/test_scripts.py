@@ -108,7 +108,7 @@ def test_voicemail_never_receives_phi_even_from_a_bad_template() -> None:
         ("This is {practice_name} about your prescription refill.", "'prescription'"),
         ("{practice_name}: your test results are in.", "'test result"),
         ("Call {practice_name} about your referral.", "'referral'"),
-        ("Dr. Smith asked us to call. {callback_number}", "'dr.'"),
+        ("Dr. Smith asked us to call. {callback_number}", "'Dr. Smith' names a clinician"),
         ("Hello {patient name}", "stray brace"),
     ],
 )
@@ -132,3 +132,69 @@ def test_lint_rejects_every_placeholder_but_the_safe_ones(name: str) -> None:
     else:
         with pytest.raises(ScriptLintError):
             lint_voicemail(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        # Issue 12: these passed while "lab results" and "Dr. Patel" were caught.
+        ("Your labs are back, please call {callback_number}", "'labs'"),
+        ("Dr Patel asked us to call", "'Dr Patel' names a clinician"),
+        # Clinician names however written.
+        ("dr. patel asked us to call", "'dr. patel' names a clinician"),
+        ("DR PATEL asked us to call", "'DR PATEL' names a clinician"),
+        ("Doctor Okafor would like you to call", "'Doctor Okafor' names a clinician"),
+        ("NP Lee would like you to call", "'NP Lee' names a clinician"),
+        ("Sam Patel, MD would like a word", "'Patel, MD' names a clinician"),
+        ("Ana Lee NP asked us to call", "'Lee NP' names a clinician"),
+        ("Jo Kim, M.D. asked us to call", "'Kim, M.D.' names a clinician"),
+        ("Our MD asked us to call", "MD' names a clinician"),
+        ("Your doctor asked us to call", "'doctor'"),
+        ("The nurse asked us to call", "'nurse'"),
+        # Tests, procedures, results.
+        ("Your bloodwork came back", "'bloodwork'"),
+        ("About your MRI on Tuesday", "'mri'"),
+        ("Your x-ray is ready", "'x-ray'"),
+        ("Calling about your colonoscopy prep", "'colonoscopy'"),
+        ("Your results are ready", "'results'"),
+        ("Nothing abnormal, please call", "'abnormal'"),
+        ("About your surgery date", "'surgery'"),
+        ("About your flu shot", "'shot'"),
+        # Medication words and abbreviations.
+        ("Your Rx is ready", "'rx'"),
+        ("About your meds", "'meds'"),
+        ("Your insulin order", "'insulin'"),
+        # Diagnoses and specialties, named or by their endings.
+        ("About your pregnancy", "'pregnancy'"),
+        ("Cardiology asked us to call", "'cardiology'"),
+        ("Your oncologist's office", "'oncologist'"),
+        ("From psychiatry", "'psychiatry'"),
+        ("About the OB/GYN visit", "'ob/gyn'"),
+        ("About your mental health visit", "'mental health'"),
+        # Billing words.
+        ("About your balance", "'balance'"),
+        ("Your copay is past due", "'copay'"),
+        ("Your insurance claim", "'insurance'"),
+        ("About your bill", "'bill'"),
+    ],
+)
+def test_lint_catches_every_kind_of_revealing_detail(text: str, problem: str) -> None:
+    with pytest.raises(ScriptLintError) as info:
+        lint_voicemail(text)
+    assert problem in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hello, this is {practice_name} calling with a message. Please call us back at "
+        "{callback_number} during office hours. Thank you.",
+        "Hello, this is {practice_name} returning a call from this number. "
+        "Please call us back at {callback_number}. Thank you.",
+        "Hi, this is {practice_name}. We have a message for you; call {callback_number}.",
+        "This is {practice_name} following up. Please call {practice_phone}, Monday to Friday.",
+        "Please call us back at your convenience: {callback_number}. Drive safely!",
+    ],
+)
+def test_lint_passes_the_practice_a_number_and_a_generic_reason(text: str) -> None:
+    lint_voicemail(text)

@@ -1,7 +1,7 @@
 """The real `assistant-tui demo` in tmux: work one confirmation call and one escalation,
 then find both on the central API the demo started.
 
-Keys are E1's (assistant_tui/keymap.py, screens/workspace.py): `/` filters the
+Keys are the registry's (assistant_tui/actions.py): `/` filters the
 queue, Enter opens the highlighted task, F4 marks identity verified, a letter
 is an outcome key (`c` = confirmed), Ctrl+S saves, F2 escalates and the route
 has a key of its own (`o` = complaint, followup_core.escalation.ROUTE_KEYS).
@@ -28,11 +28,15 @@ pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("tmux_available")]
 COMPLAINT_REASON = "Complaint: caller unhappy about the wait on hold"
 
 
-@pytest.fixture
-def demo(tmp_path: Path) -> Iterator[tuple[Tmux, Path]]:
+@contextmanager
+def running_demo(
+    tmp_path: Path, *extra: str, size: tuple[int, int] = (200, 50)
+) -> Iterator[tuple[Tmux, Path]]:
+    """`assistant-tui demo EXTRA…` in tmux (`size`: columns, rows); yields the session
+    and the demo directory."""
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    tmux = Tmux(tmp_path)
+    tmux = Tmux(tmp_path, width=size[0], height=size[1])
     env = {
         "ASSISTANT_TUI_DATA_DIR": str(data_dir),
         "ASSISTANT_TUI_CONFIG": str(tmp_path / "no-config.toml"),
@@ -42,11 +46,24 @@ def demo(tmp_path: Path) -> Iterator[tuple[Tmux, Path]]:
         "COLORTERM": "truecolor",
     }
     argv = [sys.executable, "-m", "assistant_tui.cli", "demo", "--missed-call-every", "2"]
-    tmux.start(argv, env)
+    tmux.start([*argv, *extra], env)
     try:
         yield tmux, data_dir / "demo"
     finally:
         tmux.kill()
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[tuple[Tmux, Path]]:
+    with running_demo(tmp_path) as started:
+        yield started
+
+
+@pytest.fixture
+def small_demo(tmp_path: Path) -> Iterator[tuple[Tmux, Path]]:
+    """The demo in the default size of most terminals, 80x24."""
+    with running_demo(tmp_path, size=(80, 24)) as started:
+        yield started
 
 
 def wait_for_file(path: Path, within: float = 90.0) -> dict[str, Any]:
@@ -119,8 +136,8 @@ def test_demo_confirmation_and_escalation_reach_the_api(demo: tuple[Tmux, Path])
     assert info["api_url"].startswith("http://127.0.0.1:")
     assert (demo_dir / "demo.json").stat().st_mode & 0o077 == 0
 
-    # The workspace is up, online, with a queue.
-    tmux.wait_text("● online", within=60)
+    # The workspace is up, online (live once the server streams events), with a queue.
+    tmux.wait_for(lambda s: "● online" in s or "● live" in s, "online", within=60)
     tmux.wait_for(lambda s: "confirm" in s, "a confirmation task in the queue")
 
     # One confirmation call: filter to confirmations, open, verify identity, confirm, save.
@@ -204,3 +221,62 @@ def test_demo_confirmation_and_escalation_reach_the_api(demo: tuple[Tmux, Path])
     assert info["password"] not in final and info["passphrase"] not in final
     with pytest.raises(httpx.TransportError):
         httpx.get(info["api_url"] + "/v1/health", timeout=2.0)
+
+
+def test_demo_at_80x24_works_a_call(small_demo: tuple[Tmux, Path]) -> None:
+    """The same confirmation call at 80x24: one pane at a time, the outcome keys and the
+    current step always on screen; below 80x24 a message, then back (issue 12.1)."""
+    tmux, demo_dir = small_demo
+    info = wait_for_file(demo_dir / "demo.json")
+    tmux.wait_for(lambda s: "● online" in s or "● live" in s, "online", within=60)
+    tmux.wait_for(lambda s: "confirm" in s and "F7: next pane" in s, "the queue at 80x24")
+
+    tmux.send("/")
+    type_after_focus_moves(tmux, "c", "onfirm", lambda typed: f"filter: {typed}")
+    tmux.send("Enter")  # leaves the filter for the list
+    tmux.wait_text("Open task", within=20)  # the list has the focus (its footer keys)
+    tmux.send("Enter")  # opens the highlighted task: the script takes the main pane
+    # (The first task was open already, so the outcome keys alone do not show the open.)
+    screen = tmux.wait_text("Script · step 1/", within=20)
+    assert "[c] confirmed" in screen and "1. " in screen  # keys and current step in sight
+    tmux.send("F7")  # the patient pane; the step stays on one line above the outcome
+    screen = tmux.wait_text("Attempts", within=20)
+    assert "Step 1/" in screen and "[c] confirmed" in screen
+    tmux.send("F4")
+    tmux.wait_for(lambda s: "identity verified" in s.replace("NOT ", "X"), "identity verified")
+    tmux.send("c")
+    tmux.send("C-s")
+    tmux.wait_text("Saved: confirmed", within=20)
+
+    tmux.resize(70, 20)
+    tmux.wait_text("needs at least 80x24", within=20)
+    tmux.resize(80, 24)
+    screen = tmux.wait_for(lambda s: "needs at least" not in s, "the workspace back", within=20)
+    assert "Traceback" not in screen
+
+    with api_login(info["api_url"], info["username"], info["password"]) as api:
+        attempts = poll(
+            lambda: [
+                c
+                for c in feed(api)
+                if c["kind"] == "attempt" and c["data"] and c["data"]["outcome"] == "confirmed"
+            ],
+            "the confirmed attempt on the API",
+        )
+        assert attempts[0]["data"]["identity_verified"] is True
+    tmux.send("C-q")
+    tmux.wait_for(lambda _s: tmux.pane_dead(), "the demo to exit", within=30)
+
+
+def test_demo_as_supervisor_opens_the_team_view_not_a_queue(tmp_path: Path) -> None:
+    with running_demo(tmp_path, "--as", "supervisor") as (tmux, demo_dir):
+        info = wait_for_file(demo_dir / "demo.json")
+        assert info["role"] == "supervisor" and info["username"] == "supervisor"
+        screen = tmux.wait_text("Team board", within=60)
+        tmux.wait_text("Signed in as Sam Supervisor", within=10)
+        assert "Queue" not in screen and "PRIO" not in screen  # no task list as a queue
+        tmux.send("F8")  # the supervisor's other view
+        tmux.wait_text("Metrics", within=20)
+        tmux.send("C-q")
+        tmux.wait_for(lambda _s: tmux.pane_dead(), "the demo to exit", within=30)
+        assert "Traceback" not in tmux.capture()

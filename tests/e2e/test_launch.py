@@ -16,6 +16,11 @@ from tests.e2e.tmux import Tmux, TmuxError
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("tmux_available")]
 
 
+def connected(screen: str) -> bool:
+    """The status bar says online: polling, or live once the server streams events."""
+    return "● online" in screen or "● live" in screen
+
+
 def start(tmp_path: Path, seeded_api: SeededApi, name: str) -> Tmux:
     tmux = Tmux(tmp_path / name)
     tmux.socket.parent.mkdir()
@@ -74,7 +79,7 @@ def test_sign_in_choose_passphrase_then_unlock_next_time(
         first.wait_text("Step 2 of 2", within=10)
         first.type_text(passphrase)
         first.send("Enter")
-        screen = first.wait_text("● online", within=60)
+        screen = first.wait_for(connected, "online", within=60)
         assert "open" in screen  # the queue header counts open tasks
         final = quit_and_wait(first)
         assert "Traceback" not in final
@@ -91,7 +96,7 @@ def test_sign_in_choose_passphrase_then_unlock_next_time(
         second.wait_text("Wrong passphrase.", within=30)
         second.type_text(passphrase)
         second.send("Enter")
-        second.wait_text("● online", within=60)
+        second.wait_for(connected, "online", within=60)
         assert "Traceback" not in quit_and_wait(second)
     finally:
         second.kill()

@@ -82,6 +82,11 @@ class Tmux:
     def type_text(self, text: str) -> None:
         self._tmux("send-keys", "-t", SESSION, "-l", text)
 
+    def resize(self, width: int, height: int) -> None:
+        """Resize the session's window, as a user dragging the terminal would."""
+        self._tmux("resize-window", "-t", SESSION, "-x", str(width), "-y", str(height))
+        self.width, self.height = width, height
+
     def pane_dead(self) -> bool:
         done = self._tmux("display-message", "-p", "-t", SESSION, "#{pane_dead}", check=False)
         return done.stdout.strip() == "1"

@@ -57,10 +57,17 @@ def make_app(cache: Any) -> Callable[..., Any]:
     from followup_core.enums import Role
     from followup_core.schemas import UserOut
 
-    def make(**settings: Any) -> AssistantApp:
-        user = UserOut(
-            id=USER_ID, username=USERNAME, role=Role.ASSISTANT, display_name="Avery Assistant"
-        )
+    def make(role: str = "assistant", **settings: Any) -> AssistantApp:
+        """The App signed in as a user of `role` over the seeded cache, at NOW."""
+        fields = {
+            "id": USER_ID,
+            "username": USERNAME,
+            "display_name": f"Avery {role.title()}",
+        }
+        if role in {r.value for r in Role}:
+            user = UserOut(role=Role(role), **fields)
+        else:  # a role this build's enum does not know yet (the client must cope)
+            user = UserOut.model_construct(role=role, **fields)
         return AssistantApp(cache, user=user, settings=TuiSettings(**settings), clock=lambda: NOW)
 
     return make

@@ -261,3 +261,24 @@ def bulk_page(count: int, start: int = 0) -> SyncPage:
         changes.append(change("task", task(row)))
     body = {"cursor": f"c-bulk-{start}", "has_more": False, "changes": changes}
     return SyncPage.model_validate_json(json.dumps(body))
+
+
+# Names that are wider or narrower on screen than their length: CJK (two cells a
+# character), an emoji, and one longer than any column.
+ODD_NAMES = [
+    ("pat-3", "秀英", "王"),
+    ("pat-4", "Drew 🙂", "Mockton"),
+    ("pat-5", "Emery Alexandra", "Testwell-Montgomery-Wolfeschlegelstein"),
+]
+
+
+def odd_names_page() -> SyncPage:
+    """Patients 3-5 renamed (version 2) to ODD_NAMES, for the layout snapshots."""
+    rows = {p[0]: p for p in PATIENTS}
+    changes = []
+    for pid, given, family in ODD_NAMES:
+        record = patient(rows[pid])
+        record.update(given_name=given, family_name=family)
+        changes.append({**change("patient", record), "version": 2})
+    body = {"cursor": "c-2", "has_more": False, "changes": changes}
+    return SyncPage.model_validate_json(json.dumps(body))

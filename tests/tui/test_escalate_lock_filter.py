@@ -104,7 +104,7 @@ async def test_lock_closes_an_open_modal_first(make_app: Any) -> None:
         await pilot.press("e", "ctrl+l")
         await pilot.pause()
         assert isinstance(app.screen, LockScreen)
-        assert len(app.screen_stack) == 3  # default, workspace, lock: the modal is gone
+        assert len(app.screen_stack) == 2  # workspace, lock: the modal is gone
 
 
 async def test_filter_the_queue(make_app: Any) -> None:
@@ -158,7 +158,7 @@ async def test_help_is_for_the_focused_area(make_app: Any) -> None:
         await open_first(pilot)  # focus is on the script
         await pilot.press("f1")
         shown = str(app.screen.query_one("#help-text", Static).render())
-        assert shown.startswith("Script") and "Take a branch" in shown
+        assert shown.startswith("Script") and "1…9                Take a branch" in shown
         await pilot.press("f1")
         assert app.screen is app.workspace
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from tests.tui.data import odd_names_page
 from tests.tui.test_work_a_task import SIZE, settle
 
 Keys = list[str]
@@ -60,3 +61,32 @@ def test_help(snap_compare: Any, make_app: Any) -> None:
 
 def test_lock(snap_compare: Any, make_app: Any) -> None:
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=opened("ctrl+l"))
+
+
+# The workspace by terminal size, with a CJK name, an emoji and a long name in the
+# queue (tests/tui/data.py ODD_NAMES). Reviewed as PNG: see test_layout.py for what
+# each layout must keep on screen.
+
+
+def test_layout_80x24_script(snap_compare: Any, make_app: Any, cache: Any) -> None:
+    cache.apply_page(odd_names_page())
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=opened())
+
+
+def test_layout_80x24_queue(snap_compare: Any, make_app: Any, cache: Any) -> None:
+    cache.apply_page(odd_names_page())
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=opened("f7", "f7"))
+
+
+def test_layout_100x30(snap_compare: Any, make_app: Any, cache: Any) -> None:
+    cache.apply_page(odd_names_page())
+    assert snap_compare(make_app(), terminal_size=(100, 30), run_before=opened("f7"))
+
+
+def test_layout_160x48(snap_compare: Any, make_app: Any, cache: Any) -> None:
+    cache.apply_page(odd_names_page())
+    assert snap_compare(make_app(), terminal_size=(160, 48), run_before=opened())
+
+
+def test_layout_too_small(snap_compare: Any, make_app: Any) -> None:
+    assert snap_compare(make_app(), terminal_size=(70, 20), run_before=opened())

@@ -89,7 +89,7 @@ class OutcomeForm(Vertical):
         for field in self.query(Input):
             field.value = ""
         self._set_error("")
-        self.query_one("#outcome-due-shown", Static).update("")
+        self._show_due("")
         self._draw()
 
     def clear(self) -> None:
@@ -205,17 +205,22 @@ class OutcomeForm(Vertical):
 
     @on(Input.Changed, "#outcome-due")
     def _due_changed(self, event: Input.Changed) -> None:
-        shown = self.query_one("#outcome-due-shown", Static)
         text = event.value.strip()
         if not text:
-            shown.update("")
+            self._show_due("")
             return
         try:
             due = parse_due_text(text, self._clock(), self.tz)
         except FollowupError as error:
-            shown.update(f"[i]{escape(str(error))}[/i]")
+            self._show_due(f"[i]{escape(str(error))}[/i]")
         else:
-            shown.update(f"→ {when(due, self.tz)}")
+            self._show_due(f"→ {when(due, self.tz)}")
+
+    def _show_due(self, markup: str) -> None:
+        """Echo what the due phrase was read as; no line at all while there is none."""
+        shown = self.query_one("#outcome-due-shown", Static)
+        shown.update(markup)
+        shown.display = bool(markup)
 
     @on(Input.Submitted, "#outcome-action, #outcome-due, #outcome-notes")
     @on(Button.Pressed, "#outcome-submit")

@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from assistant_tui.keymap import key_for
+from assistant_tui.cells import clean
 from assistant_tui.timefmt import clock
 from followup_core.enums import Channel
 
@@ -41,7 +41,7 @@ def minimum_lines(context: TaskContext) -> list[str]:
         return [f"[b]Unmatched caller[/b] {escape(caller)}", "No patient record matched."]
     interpreter = " · [b]interpreter needed[/b]" if patient.interpreter_needed else ""
     return [
-        f"[b]{escape(patient.given_name)} {escape(patient.family_name)}[/b]",
+        f"[b]{escape(clean(patient.given_name))} {escape(clean(patient.family_name))}[/b]",
         f"phone {escape(patient.phone)} · patient time {escape(patient.timezone)}",
         f"language {escape(patient.preferred_language)}{interpreter}",
         _consent_line(context),
@@ -94,8 +94,9 @@ def history_lines(context: TaskContext) -> list[str]:
 class PatientPane(VerticalScroll, can_focus=True):
     BORDER_TITLE = "Patient"
 
-    def __init__(self, **kwargs: str) -> None:
+    def __init__(self, *, identity_key: str = "F4", **kwargs: str) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.identity_key = identity_key  # the key `workspace.identity` is on now
         self._shown_context: TaskContext | None = None
         self._verified = False
 
@@ -126,6 +127,7 @@ class PatientPane(VerticalScroll, can_focus=True):
             verified.update("\n".join(verified_lines(context)))
         else:
             self.border_subtitle = "identity NOT verified"
-            key = key_for("app.identity", getattr(self.app, "settings_keymap", {}))
-            verified.update(f"[dim]More after identity is verified ({key}).[/dim]")
+            verified.update(
+                f"[dim]More after identity is verified ({escape(self.identity_key)}).[/dim]"
+            )
         history.update("[b]Attempts[/b]\n" + "\n".join(history_lines(context)))

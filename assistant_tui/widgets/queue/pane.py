@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input, Static
 
-from assistant_tui.widgets.queue.queue_list import HEADER, QueueList
+from assistant_tui.widgets.queue.queue_list import HEADER, QueueList, header
 
 # Annotations only: importing local_cache pulls in SQLAlchemy.
 if TYPE_CHECKING:
@@ -49,13 +49,24 @@ class QueuePane(Vertical):
         self._update_count()
         return old
 
+    def patch_rows(self, rows: Mapping[str, QueueRow | None]) -> dict[str, QueueRow | None]:
+        """Insert, update or remove these tasks' rows in sort order (see QueueList)."""
+        replaced = self.queue_list.patch_rows(rows)
+        self._update_count()
+        return replaced
+
     def _update_count(self) -> None:
         queue = self.queue_list
         text = f"{queue.shown} of {queue.total} open"
         if queue.filter_text:
             text += f" · filter: {queue.filter_text}"
-        self.query_one("#queue-count", Static).update(text)
+        # One line of fixed height: no layout pass of the whole screen for it.
+        self.query_one("#queue-count", Static).update(text, layout=False)
         self.border_subtitle = f"{queue.total} open"
+
+    @on(QueueList.ColumnsChanged)
+    def _columns_changed(self, event: QueueList.ColumnsChanged) -> None:
+        self.query_one("#queue-header", Static).update(header(event.patient_w))
 
     @on(QueueList.FilterRequested)
     def _show_filter(self) -> None:

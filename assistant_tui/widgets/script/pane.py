@@ -16,7 +16,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from assistant_tui.keymap import SCRIPT
+from assistant_tui import actions
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class ShownScript:
 
 
 class ScriptPane(Vertical, can_focus=True):
-    BINDINGS = SCRIPT
+    BINDINGS = actions.bindings("script")
     BORDER_TITLE = "Script"
 
     step: reactive[int] = reactive(0)
@@ -73,6 +73,17 @@ class ScriptPane(Vertical, can_focus=True):
     @property
     def script(self) -> ShownScript | None:
         return self._script
+
+    def summary(self) -> str:
+        """The current step in one line of plain text, for layouts that hide this pane:
+        'Step 2/6 · Verify identity: Before we go on…' ('' when no script is shown)."""
+        if self._script is None or not self._script.steps:
+            return ""
+        if self.voicemail:
+            return f"VOICEMAIL: {self._script.voicemail}"
+        step = self._script.steps[min(self.step, len(self._script.steps) - 1)]
+        text = " ".join(step.text.split())
+        return f"Step {self.step + 1}/{len(self._script.steps)} · {step.title}: {text}"
 
     @property
     def at_last_step(self) -> bool:

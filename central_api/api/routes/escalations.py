@@ -20,9 +20,9 @@ from central_api.api.deps import (
 )
 from central_api.api.routes.attempts import REPLAY_HEADERS, IdempotencyKey
 from central_api.errors import AUTH_ERRORS, responses
-from central_api.feed import lock_for_write
 from central_api.models import Escalation, Task, utcnow
 from central_api.serialize import escalation_out
+from central_api.uow import UnitOfWork
 from central_api.work import create_escalation, log_escalation
 from followup_core.enums import EscalationStatus
 from followup_core.schemas import EscalationIn, EscalationOut, EscalationResolve
@@ -110,22 +110,16 @@ def _bump(session: Session, esc: Escalation) -> None:
 def acknowledge(
     escalation_id: str, user: EscalationHandler, session: SessionDep, client: ClientDep
 ) -> EscalationOut:
-    scope = scope_for(session, user)
-    lock_for_write(session)  # before the escalation's row lock
-    esc = escalation_for(session, scope, escalation_id, client=client, for_update=True)
-    if esc.status == str(EscalationStatus.OPEN):
-        esc.status = str(EscalationStatus.ACKNOWLEDGED)
-        esc.acknowledged_by = user.id
-        esc.acknowledged_at = utcnow()
-        _bump(session, esc)
-    audit_access(
-        session,
-        scope,
-        action="escalation.acknowledge",
-        resource=f"escalation:{esc.id}",
-        client=client,
-    )
-    session.commit()
+    with UnitOfWork(session, actor_id=user.id, client=client) as uow:
+        scope = scope_for(session, user)
+        uow.lock_feed()  # before the escalation's row lock
+        esc = escalation_for(session, scope, escalation_id, client=client, for_update=True)
+        if esc.status == str(EscalationStatus.OPEN):
+            esc.status = str(EscalationStatus.ACKNOWLEDGED)
+            esc.acknowledged_by = user.id
+            esc.acknowledged_at = utcnow()
+            _bump(session, esc)
+        uow.audit("escalation.acknowledge", f"escalation:{esc.id}")
     return escalation_out(esc)
 
 
@@ -143,21 +137,19 @@ def resolve(
     session: SessionDep,
     client: ClientDep,
 ) -> EscalationOut:
-    scope = scope_for(session, user)
-    lock_for_write(session)  # before the escalation's row lock
-    esc = escalation_for(session, scope, escalation_id, client=client, for_update=True)
-    if esc.status != str(EscalationStatus.RESOLVED):
-        now = utcnow()
-        if esc.acknowledged_at is None:
-            esc.acknowledged_by = user.id
-            esc.acknowledged_at = now
-        esc.status = str(EscalationStatus.RESOLVED)
-        esc.resolved_by = user.id
-        esc.resolved_at = now
-        esc.resolution = body.resolution
-        _bump(session, esc)
-    audit_access(
-        session, scope, action="escalation.resolve", resource=f"escalation:{esc.id}", client=client
-    )
-    session.commit()
+    with UnitOfWork(session, actor_id=user.id, client=client) as uow:
+        scope = scope_for(session, user)
+        uow.lock_feed()  # before the escalation's row lock
+        esc = escalation_for(session, scope, escalation_id, client=client, for_update=True)
+        if esc.status != str(EscalationStatus.RESOLVED):
+            now = utcnow()
+            if esc.acknowledged_at is None:
+                esc.acknowledged_by = user.id
+                esc.acknowledged_at = now
+            esc.status = str(EscalationStatus.RESOLVED)
+            esc.resolved_by = user.id
+            esc.resolved_at = now
+            esc.resolution = body.resolution
+            _bump(session, esc)
+        uow.audit("escalation.resolve", f"escalation:{esc.id}")
     return escalation_out(esc)

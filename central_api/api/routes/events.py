@@ -12,7 +12,6 @@ account or a changed role ends the stream.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -74,7 +73,7 @@ def _still_valid(
 
 async def _stream(
     request: Request, broker: Broker, sub: Subscription, token: str, settings: Settings
-) -> AsyncIterator[ServerSentEvent]:
+) -> AsyncIterator[bytes]:
     factory: sessionmaker[Session] = request.app.state.session_factory
     every = settings.events_heartbeat_seconds
     next_check = time.monotonic() + every
@@ -86,12 +85,10 @@ async def _stream(
                 next_check = time.monotonic() + every
                 if not await run_in_threadpool(_still_valid, factory, token, settings, sub.viewer):
                     return
-            for event in batch:
-                yield ServerSentEvent(
-                    data=json.dumps(event.data, separators=(",", ":")),
-                    event=event.name,
-                    id=event.id,
-                )
+            if batch:
+                # One write for everything pending; each event's bytes are encoded
+                # once per process, whichever streams send them.
+                yield b"".join(event.wire for event in batch)
     except asyncio.CancelledError:
         raise
     finally:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from central_api.access import audit_access, scope_for
-from central_api.api.deps import ClientDep, PatientReader, SessionDep
+from central_api.api.deps import ClientDep, CurrentUser, SessionDep
 from central_api.errors import AUTH_ERRORS, responses
 from central_api.feed import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, read_page
 from followup_core.schemas import SyncPage
@@ -24,7 +24,7 @@ router = APIRouter(prefix="/v1", tags=["sync"], responses=AUTH_ERRORS)
     summary="Changes after a cursor, deduplicated to each record's latest state",
 )
 def sync(
-    user: PatientReader,
+    user: CurrentUser,
     session: SessionDep,
     client: ClientDep,
     after: Annotated[str | None, Query(max_length=200)] = None,

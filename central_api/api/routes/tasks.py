@@ -10,8 +10,9 @@ from sqlalchemy import select
 from central_api.access import audit_access, scope_for, task_for
 from central_api.api.deps import ClientDep, PatientReader, SessionDep, SettingsDep, Worker
 from central_api.errors import AUTH_ERRORS, ApiError, responses
-from central_api.models import Attempt, utcnow
+from central_api.models import Attempt, User, utcnow
 from central_api.serialize import attempt_out, task_out
+from central_api.uow import UnitOfWork
 from followup_core.schemas import Lease, TaskDetail
 
 router = APIRouter(prefix="/v1", tags=["tasks"], responses=AUTH_ERRORS)
@@ -46,22 +47,31 @@ def get_task(
 def claim_task(
     task_id: str, user: Worker, session: SessionDep, client: ClientDep, settings: SettingsDep
 ) -> Lease:
-    scope = scope_for(session, user)
-    task = task_for(session, scope, task_id, client=client, for_update=True)
-    now = utcnow()
-    held_by_other = (
-        task.lease_holder_id is not None
-        and task.lease_holder_id != user.id
-        and task.lease_expires_at is not None
-        and task.lease_expires_at > now
-    )
-    if held_by_other:
-        session.rollback()  # never leave a transaction (SQLite's write lock) to the teardown
-        raise ApiError(409, "lease-held", "someone else is working this task")
-    task.lease_holder_id = user.id
-    task.lease_expires_at = now + timedelta(minutes=settings.lease_minutes)
-    audit_access(session, scope, action="task.claim", resource=f"task:{task.id}", client=client)
-    session.commit()
+    # A lease writes no change row: no feed lock, only the task's row lock.
+    with UnitOfWork(session, actor_id=user.id, client=client) as uow:
+        scope = scope_for(session, user)
+        task = task_for(session, scope, task_id, client=client, for_update=True)
+        now = utcnow()
+        held_by_other = (
+            task.lease_holder_id is not None
+            and task.lease_holder_id != user.id
+            and task.lease_expires_at is not None
+            and task.lease_expires_at > now
+        )
+        if held_by_other:
+            holder = session.get(User, task.lease_holder_id)
+            name = holder.display_name if holder is not None else "someone else"
+            # Rolled back by the unit of work: no transaction (SQLite's write lock) is
+            # left to the teardown. Staff display names are not PHI: the one who opened
+            # the task needs to know whom to ask (and until when the lease runs, UTC).
+            raise ApiError(
+                409,
+                "lease-held",
+                f"{name} is working this task (lease until {task.lease_expires_at:%H:%M} UTC)",
+            )
+        task.lease_holder_id = user.id
+        task.lease_expires_at = now + timedelta(minutes=settings.lease_minutes)
+        uow.audit("task.claim", f"task:{task.id}")
     return Lease(task_id=task.id, holder_id=user.id, expires_at=task.lease_expires_at)
 
 
@@ -73,19 +83,18 @@ def claim_task(
     summary="Give up the lease (a no-op if nobody holds it)",
 )
 def release_task(task_id: str, user: Worker, session: SessionDep, client: ClientDep) -> Response:
-    scope = scope_for(session, user)
-    task = task_for(session, scope, task_id, client=client, for_update=True)
-    now = utcnow()
-    if (
-        task.lease_holder_id is not None
-        and task.lease_holder_id != user.id
-        and task.lease_expires_at is not None
-        and task.lease_expires_at > now
-    ):
-        session.rollback()
-        raise ApiError(409, "lease-held", "someone else holds the lease on this task")
-    task.lease_holder_id = None
-    task.lease_expires_at = None
-    audit_access(session, scope, action="task.release", resource=f"task:{task.id}", client=client)
-    session.commit()
+    with UnitOfWork(session, actor_id=user.id, client=client) as uow:
+        scope = scope_for(session, user)
+        task = task_for(session, scope, task_id, client=client, for_update=True)
+        now = utcnow()
+        if (
+            task.lease_holder_id is not None
+            and task.lease_holder_id != user.id
+            and task.lease_expires_at is not None
+            and task.lease_expires_at > now
+        ):
+            raise ApiError(409, "lease-held", "someone else holds the lease on this task")
+        task.lease_holder_id = None
+        task.lease_expires_at = None
+        uow.audit("task.release", f"task:{task.id}")
     return Response(status_code=204)

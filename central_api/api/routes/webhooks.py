@@ -37,6 +37,7 @@ from central_api.triggers.missed_call import (
     practice_for_key,
     take_missed_call,
 )
+from central_api.uow import UnitOfWork
 from followup_core.schemas import MissedCallIn, MissedCallOut
 
 router = APIRouter(prefix="/v1", tags=["webhooks"])
@@ -90,9 +91,11 @@ def _answer(intake: CallIntake) -> JSONResponse:
 
 
 def _commit_intake(session: Session, intake: CallIntake) -> None:
+    """Commit the intake as a unit of work: its audit row last, then the live events."""
     resource = f"task:{intake.task.id}" if intake.task is not None else f"call:{intake.call.id}"
-    audit.record(session, actor_id=None, action="missed-call", resource=resource, client="webhook")
-    session.commit()
+    uow = UnitOfWork(session, actor_id=None, client="webhook")
+    uow.audit("missed-call", resource)
+    uow.commit()
 
 
 def _json_call(session: Session, practice_key: str | None, raw: bytes) -> JSONResponse:
