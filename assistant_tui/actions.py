@@ -269,7 +269,8 @@ AREA_HELP: dict[str, str] = {
     ),
     "supervise": "The team board and escalation inbox (coming with the supervision work).",
     "train": "The training desk (coming with the training work).",
-    "metrics": "The metrics dashboard (coming with the metrics work).",
+    "metrics": "The follow-up figures with trend arrows and charts: p period, g day or week, "
+    "w workflow, x exceptions review (Enter opens the tasks), r reload.",
 }
 
 BY_ID: dict[str, Action] = {action.id: action for action in ACTIONS}

@@ -186,15 +186,17 @@ class ExceptionsScreen(Screen[None]):
         self.action_open()
 
 
-class MetricsScreen(Screen[None]):
+class MetricsDashboard(Vertical):
     """The dashboard: figures with trend arrows, the highlighted figure's chart and
-    definition, the summary; keys change the period, buckets and workflow."""
+    definition, the summary; keys change the period, buckets and workflow. A widget,
+    so the metrics mode and the standalone `MetricsScreen` both host it (its keys work
+    while the focus is inside it)."""
 
     DEFAULT_CSS = """
-    MetricsScreen #figures { height: 15; }
-    MetricsScreen #chart { height: 4; margin: 0 1; }
-    MetricsScreen #definition { height: auto; max-height: 6; margin: 0 1; }
-    MetricsScreen #summary { height: 2; margin: 0 1; }
+    MetricsDashboard #figures { height: 15; }
+    MetricsDashboard #chart { height: 4; margin: 0 1; }
+    MetricsDashboard #definition { height: auto; max-height: 6; margin: 0 1; }
+    MetricsDashboard #summary { height: 2; margin: 0 1; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -221,15 +223,13 @@ class MetricsScreen(Screen[None]):
         return self.today - timedelta(days=self.period_days - 1)
 
     def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static("Loading the figures…", id="metrics-title")
-            yield Static("", id="summary")
-            table: DataTable[str] = DataTable(id="figures", cursor_type="row")
-            table.add_columns("Figure", "Value", "Trend", "Detail")
-            yield table
-            yield Sparkline([], id="chart")
-            yield Static("", id="definition")
-        yield Footer()
+        yield Static("Loading the figures…", id="metrics-title")
+        yield Static("", id="summary")
+        table: DataTable[str] = DataTable(id="figures", cursor_type="row")
+        table.add_columns("Figure", "Value", "Trend", "Detail")
+        yield table
+        yield Sparkline([], id="chart")
+        yield Static("", id="definition")
 
     def on_mount(self) -> None:
         self.load()
@@ -313,6 +313,22 @@ class MetricsScreen(Screen[None]):
             self.notify(f"could not load the exceptions: {type(exc).__name__}", severity="error")
             return
         await self.app.push_screen(ExceptionsScreen(report))
+
+
+class MetricsScreen(Screen[None]):
+    """The dashboard as a screen of its own (tests, or an App without modes)."""
+
+    def __init__(self, source: MetricsSource, practice_id: str, today: date) -> None:
+        super().__init__()
+        self.dashboard = MetricsDashboard(source, practice_id, today)
+
+    @property
+    def report(self) -> MetricsReport | None:
+        return self.dashboard.report
+
+    def compose(self) -> ComposeResult:
+        yield self.dashboard
+        yield Footer()
 
 
 def _detail(fig: Figure) -> str:
