@@ -132,7 +132,10 @@ class TaskListScreen(Screen[None]):
         self.group = group
 
     def compose(self) -> ComposeResult:
-        yield Static(f"[b]{escape(self.group.label)}[/b]  ({self.group.count})", id="list-title")
+        yield Static(
+            f"[b]{escape(self.group.label)}[/b] · {self.group.count}",
+            id="list-title",
+        )
         table: DataTable[str] = DataTable(id="task-list", cursor_type="row")
         table.add_columns("#", "Task")
         for n, task_id in enumerate(self.group.task_ids, 1):
@@ -157,7 +160,7 @@ class ExceptionsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         r = self.report
         yield Static(
-            f"[b]Exceptions review[/b]  {r.period_start} to {r.period_end}", id="exceptions-title"
+            f"[b]Exceptions review[/b] · {r.period_start} to {r.period_end}", id="exceptions-title"
         )
         table: DataTable[str] = DataTable(id="exceptions", cursor_type="row")
         table.add_columns("Kind", "What", "Count")
@@ -258,7 +261,7 @@ class MetricsDashboard(Vertical):
 
     def _show(self, report: MetricsReport) -> None:
         self.query_one("#metrics-title", Static).update(
-            f"[b]Follow-up metrics[/b]  {report.period_start} to {report.period_end} "
+            f"[b]Follow-up metrics[/b] · {report.period_start} to {report.period_end} "
             f"({escape(report.timezone)})  ·  {escape(self._filters_text())}"
         )
         self.query_one("#summary", Static).update("\n".join(summary_lines(report)))
