@@ -11,9 +11,10 @@ these queries on index ranges come with revision 0007_metrics.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -258,15 +259,24 @@ def has_status_source(session: Session, practice_id: str, statuses: Sequence[str
     )
 
 
-def open_task_ages(session: Session, practice_id: str, at: datetime, f: Filters) -> list[datetime]:
+def open_task_ages(session: Session, practice_id: str, at: datetime, f: Filters) -> dict[str, int]:
+    """Open tasks created at or before `at`, counted per age bucket in SQL."""
     T = models.Task
-    stmt = select(T.created_at).where(
+    sums = []
+    for _name, lo, hi in m.UNRESOLVED_BUCKETS:
+        # age in [lo, hi) days  <=>  created in (at - hi, at - lo]
+        cond = [T.created_at <= at - timedelta(days=lo)]
+        if hi != math.inf:
+            cond.append(T.created_at > at - timedelta(days=hi))
+        sums.append(func.coalesce(func.sum(case((and_(*cond), 1), else_=0)), 0))
+    stmt = select(*sums).where(
         T.practice_id == practice_id,
         T.status.in_(OPEN_STATUSES),
         T.created_at <= at,
         *_task_filters(f),
     )
-    return list(session.scalars(stmt))
+    row = session.execute(stmt).one()
+    return {name: int(n) for (name, _, _), n in zip(m.UNRESOLVED_BUCKETS, row, strict=True)}
 
 
 def open_referrals(session: Session, practice_id: str, at: datetime) -> list[datetime]:
@@ -296,20 +306,26 @@ def escalations(
     ]
 
 
-def _attempts_in(
-    practice_id: str, start: datetime, end: datetime, f: Filters
-) -> list[ColumnElement[bool]]:
+def _attempt_filters(f: Filters) -> list[ColumnElement[bool]]:
     A, T = models.Attempt, models.Task
-    conds: list[ColumnElement[bool]] = [
-        A.practice_id == practice_id,
-        A.started_at >= start,
-        A.started_at < end,
-    ]
+    conds: list[ColumnElement[bool]] = []
     if f.workflow:
         conds.append(A.task_id.in_(select(T.id).where(T.workflow == f.workflow)))
     if f.assistant_id:
         conds.append(A.assistant_id == f.assistant_id)
     return conds
+
+
+def _attempts_in(
+    practice_id: str, start: datetime, end: datetime, f: Filters
+) -> list[ColumnElement[bool]]:
+    A = models.Attempt
+    return [
+        A.practice_id == practice_id,
+        A.started_at >= start,
+        A.started_at < end,
+        *_attempt_filters(f),
+    ]
 
 
 def attempts_per_segment(
@@ -318,11 +334,21 @@ def attempts_per_segment(
     """How many attempts started in each segment (`m.day_segments`), counted in SQL."""
     A = models.Attempt
     seg = _segments_table(session, segments)
-    conds = _attempts_in(practice_id, segments[0].starts, segments[-1].ends, f)
+    # Only the segment's own range on started_at: a constant range for the whole
+    # period beside it may lead the planner to scan the period once per segment.
+    conds = _attempt_filters(f)
     stmt = (
         select(seg.c.i, func.count())  # count(*): the index alone answers it
         .select_from(seg)
-        .join(A, and_(A.started_at >= seg.c.lo, A.started_at < seg.c.hi, *conds))
+        .join(
+            A,
+            and_(
+                A.practice_id == practice_id,
+                A.started_at >= seg.c.lo,
+                A.started_at < seg.c.hi,
+                *conds,
+            ),
+        )
         .group_by(seg.c.i)
     )
     counts = [0] * len(segments)
@@ -367,7 +393,7 @@ def compute(
             appts, period, outcome_source=has_status_source(session, pid, ["noshow", "fulfilled"])
         ),
         m.intake_completion(intake_tasks(session, pid, start, end, filters), period),
-        m.unresolved_by_age(open_task_ages(session, pid, at, filters), at),
+        m.unresolved_by_age_counts(open_task_ages(session, pid, at, filters)),
         m.referral_aging(open_referrals(session, pid, at), at, practice.timezone),
         m.reschedule_volume(rescheduled(session, pid, start, end, filters), period),
         m.access_complaints(escs, period),

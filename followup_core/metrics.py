@@ -601,8 +601,14 @@ def unresolved_by_age(open_created: Iterable[datetime], at: datetime) -> Figure:
             if lo <= age < hi:
                 counts[name] += 1
                 break
-    total = sum(counts.values())
-    breakdown = [BreakdownRow(key=k, values={"count": float(v)}) for k, v in counts.items()]
+    return unresolved_by_age_counts(counts)
+
+
+def unresolved_by_age_counts(counts: Mapping[str, int]) -> Figure:
+    """`unresolved_by_age` from counts per bucket name of `UNRESOLVED_BUCKETS`."""
+    ordered = {name: int(counts.get(name, 0)) for name, _, _ in UNRESOLVED_BUCKETS}
+    total = sum(ordered.values())
+    breakdown = [BreakdownRow(key=k, values={"count": float(v)}) for k, v in ordered.items()]
     return _figure(
         "unresolved-by-age", FigureStatus.OK, float(total), {"open": float(total)}, breakdown
     )
