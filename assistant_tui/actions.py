@@ -178,6 +178,16 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action("workspace.help_key", "question_mark", "app.help", "Help", footer=False),
     Action(
+        "workspace.whisper_ack",
+        "ctrl+r",
+        "acknowledge_whisper",
+        "Ack whisper",
+        footer=False,
+        priority=True,
+        palette=True,
+        detail="Mark the whisper in the strip read (your supervisor sees it)",
+    ),
+    Action(
         "workspace.available",
         None,
         "set_state('available')",
@@ -222,6 +232,61 @@ ACTIONS: tuple[Action, ...] = (
     Action("script.next", "space,down,right", "next_step", "Next step"),
     Action("script.previous", "up,left", "previous_step", "Previous step", footer=False),
     *_branches(),
+    # The supervisor's team board (issue 8). Letters are free here: no outcome keys.
+    Action(
+        "supervise.shadow",
+        "enter",
+        "shadow",
+        "Shadow",
+        palette=True,
+        detail="Watch the selected assistant's panes, read-only",
+    ),
+    Action(
+        "supervise.whisper",
+        "w",
+        "whisper",
+        "Whisper",
+        palette=True,
+        detail="A private line to the selected assistant",
+    ),
+    Action(
+        "supervise.reassign",
+        "r",
+        "reassign",
+        "Reassign",
+        palette=True,
+        detail="Move some of the selected assistant's tasks to another",
+    ),
+    Action(
+        "supervise.state",
+        "t",
+        "force_state",
+        "Set state",
+        palette=True,
+        detail="Set the selected assistant's agent state",
+    ),
+    Action(
+        "supervise.queues",
+        "q",
+        "toggle_queues",
+        "Queues",
+        palette=True,
+        detail="Show or hide the queue board",
+    ),
+    Action("supervise.inbox", "i", "inbox", "Inbox", palette=True, detail="The escalation inbox"),
+    Action("supervise.sort", "s", "cycle_sort", "Sort", detail="Next sort order"),
+    Action("supervise.filter", "f", "cycle_filter", "Filter", detail="Next filter"),
+    # Shadowing one assistant.
+    Action("shadow.whisper", "w", "whisper", "Whisper"),
+    Action("shadow.close", "escape,ctrl+g", "close", "Stop shadowing"),
+    # The escalation inbox.
+    Action("inbox.acknowledge", "a", "acknowledge", "Acknowledge"),
+    Action("inbox.resolve", "r", "resolve", "Resolve"),
+    Action("inbox.overdue", "o", "toggle_overdue", "Overdue only"),
+    Action("inbox.next_page", "n", "next_page", "Next page"),
+    Action("inbox.close", "escape,ctrl+g", "close", "Back"),
+    # Supervisor dialogs.
+    Action("dialog.cancel", "escape,ctrl+g", "cancel", "Cancel"),
     # Modals.
     Action("escalation.cancel", "ctrl+g,escape", "cancel", "Back"),
     Action("attention.resend", "r", "resend", "Send again"),
@@ -242,6 +307,9 @@ AREA_TITLES: dict[str, str] = {
     "outcome": "Outcome",
     "red_flag": "Red flag",
     "attention": "Needs attention",
+    "supervise": "Team board",
+    "shadow": "Shadowing",
+    "inbox": "Escalation inbox",
 }
 
 AREA_HELP: dict[str, str] = {
@@ -267,7 +335,20 @@ AREA_HELP: dict[str, str] = {
         "to save and open the next task. The channel key changes the contact method "
         "(consented channels only). A due accepts phrases like 'tomorrow 10am'."
     ),
-    "supervise": "The team board and escalation inbox (coming with the supervision work).",
+    "supervise": (
+        "Your team, live: each assistant's state and time in state (coloured at the "
+        "practice's thresholds), current task, handled and attempts today, queue and "
+        "SLA breaches, escalations, and who observes them. Enter shadows, W whispers, "
+        "R reassigns, T sets a state; Q shows the queue board, I the escalation inbox."
+    ),
+    "shadow": (
+        "The assistant's panes as they work, read-only; their current step is "
+        "highlighted. They are told you are watching when their practice tells."
+    ),
+    "inbox": (
+        "Escalations, oldest acknowledgement due first; OVERDUE is past the route's "
+        "acknowledgement target. A acknowledges, R resolves with a note."
+    ),
     "train": "The training desk (coming with the training work).",
     "metrics": "The follow-up figures with trend arrows and charts: p period, g day or week, "
     "w workflow, x exceptions review (Enter opens the tasks), r reload.",

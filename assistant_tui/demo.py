@@ -99,6 +99,7 @@ def _api_command(*args: str) -> list[str]:
 def _api_env(paths: DemoPaths) -> dict[str, str]:
     env = dict(os.environ)
     env["ASSISTANT_API_DB"] = paths.db_url
+    env["ASSISTANT_API_DOCS"] = "1"  # the demo shows the interactive API docs (self-hosted)
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from central_api import audit, models
 from central_api.errors import ApiError
 from followup_core.enums import Role
+from followup_core.schemas import is_id
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,12 @@ def not_found(kind: str) -> ApiError:
     return ApiError(404, "not-found", f"no such {kind}")
 
 
+def resource_name(kind: str, record_id: str) -> str:
+    """`kind:id` for the audit log; an id that cannot be one (too long, NUL, control
+    characters: anything a client may put in a path) is recorded as `kind:<invalid>`."""
+    return f"{kind}:{record_id}" if is_id(record_id) else f"{kind}:<invalid>"
+
+
 def deny(session: Session, scope: Scope, *, resource: str, client: str, kind: str) -> ApiError:
     """Audit a refused look (committed now, the request fails after) and return the 404."""
     session.rollback()
@@ -106,14 +113,21 @@ def task_for(
     client: str,
     for_update: bool = False,
 ) -> models.Task:
-    """The task if the caller may see it; 404 (audited when it exists) otherwise."""
+    """The task if the caller may see it; 404 (audited) otherwise, and for an id that
+    cannot be an id without asking the database (it may hold a NUL)."""
+    if not is_id(task_id):
+        raise _deny_task(session, scope, task_id, client)
     stmt = select(models.Task).where(models.Task.id == task_id)
     if for_update:
         stmt = stmt.with_for_update()
     task = session.scalars(stmt).one_or_none()
     if task is None or not can_see_task(scope, task):
-        raise deny(session, scope, resource=f"task:{task_id[:64]}", client=client, kind="task")
+        raise _deny_task(session, scope, task_id, client)
     return task
+
+
+def _deny_task(session: Session, scope: Scope, task_id: str, client: str) -> ApiError:
+    return deny(session, scope, resource=resource_name("task", task_id), client=client, kind="task")
 
 
 def task_for_fact(
@@ -127,6 +141,8 @@ def task_for_fact(
     row names them as its owner); the second value says so, and the caller flags the
     record as a conflict for review. Anyone else gets the audited 404.
     """
+    if not is_id(task_id):
+        raise _deny_task(session, scope, task_id, client)
     task = session.scalars(
         select(models.Task).where(models.Task.id == task_id).with_for_update()
     ).one_or_none()
@@ -139,7 +155,7 @@ def task_for_fact(
         and _owned_before(session, scope.user_id, task.id)
     ):
         return task, True
-    raise deny(session, scope, resource=f"task:{task_id[:64]}", client=client, kind="task")
+    raise _deny_task(session, scope, task_id, client)
 
 
 def _owned_before(session: Session, user_id: str, task_id: str) -> bool:
@@ -157,6 +173,14 @@ def _owned_before(session: Session, user_id: str, task_id: str) -> bool:
 def escalation_for(
     session: Session, scope: Scope, escalation_id: str, *, client: str, for_update: bool = False
 ) -> models.Escalation:
+    if not is_id(escalation_id):
+        raise deny(
+            session,
+            scope,
+            resource=resource_name("escalation", escalation_id),
+            client=client,
+            kind="escalation",
+        )
     stmt = select(models.Escalation).where(models.Escalation.id == escalation_id)
     if for_update:
         stmt = stmt.with_for_update()
@@ -166,7 +190,7 @@ def escalation_for(
         raise deny(
             session,
             scope,
-            resource=f"escalation:{escalation_id[:64]}",
+            resource=resource_name("escalation", escalation_id),
             client=client,
             kind="escalation",
         )

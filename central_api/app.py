@@ -10,12 +10,14 @@ from contextlib import asynccontextmanager
 from anyio import to_thread
 from fastapi import FastAPI
 
+from central_api import installation
 from central_api.api.routes import ALL_ROUTERS
 from central_api.core.config import Settings
 from central_api.core.middleware import (
     AccessLogMiddleware,
     BodyLimitMiddleware,
     CatchAllMiddleware,
+    SecurityHeadersMiddleware,
 )
 from central_api.db import is_sqlite, make_engine, make_session_factory
 from central_api.errors import COMMON_ERRORS, install_error_handlers
@@ -45,6 +47,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # threads mostly fight over the GIL while one of them holds the database
         # lock. Fewer threads: same work, less contention (see scripts/bench_api).
         to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
+        # The installation's own secrets exist from the first serve on (migrate makes them too).
+        await to_thread.run_sync(installation.ensure, engine)
         broker.start(asyncio.get_running_loop())
         listener: asyncio.Task[None] | None = None
         if not is_sqlite(settings.db):
@@ -70,7 +74,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="assistant-tui central API",
         version=API_VERSION,
         openapi_url="/v1/openapi.json",
-        docs_url="/v1/docs",
+        # FastAPI's own docs page loads Swagger UI from a CDN: never used (see _serve_docs).
+        docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
         # A body without Content-Type is still parsed as JSON (malformed → 400).
@@ -90,7 +95,41 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router, responses=COMMON_ERRORS)
 
     # Added innermost first: the access log sees every status, including 413s and 500s.
+    if settings.docs:
+        _serve_docs(app)
+
     app.add_middleware(BodyLimitMiddleware)
-    app.add_middleware(CatchAllMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(
+        CatchAllMiddleware, retry_after_seconds=settings.disk_full_retry_after_seconds
+    )
     app.add_middleware(AccessLogMiddleware)
     return app
+
+
+DOCS_PATH = "/v1/docs"
+DOCS_ASSETS = "/v1/docs/assets"
+
+
+def _serve_docs(app: FastAPI) -> None:
+    """Swagger UI at /v1/docs with its scripts and styles served by this server.
+
+    The assets come from the `swagger-ui-bundle` package (Swagger UI 4.15.5), so the
+    page loads nothing from outside: no CDN, no external favicon.
+    """
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse
+    from starlette.staticfiles import StaticFiles
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount(DOCS_ASSETS, StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+
+    @app.get(DOCS_PATH, include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/v1/openapi.json",
+            title="assistant-tui central API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+        )

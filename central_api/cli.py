@@ -1,5 +1,6 @@
-"""`assistant-api`: serve, migrate, seed, create-user, audit verify, report, and interop's
-`fhir import`, `import-csv` and `telephony-secret` (`central_api.interop.cli`).
+"""`assistant-api`: serve, migrate, seed, create-user, audit verify, practice rotate-key,
+report, and interop's `fhir import`, `import-csv` and `telephony-secret`
+(`central_api.interop.cli`).
 
 Every failure is one clear line on stderr and a non-zero exit, never a
 traceback. Passwords and tokens are never logged; a generated demo password is
@@ -110,10 +111,48 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to write (default: report-ID-WEEK.pdf|csv; - for stdout)",
     )
 
+    practice = sub.add_parser("practice", help="practice set-up")
+    practice_sub = practice.add_subparsers(dest="practice_command", required=True, metavar="ACTION")
+    _add_practice_rotate_key(practice_sub, db)
+
     from central_api.interop.cli import add_parsers as add_interop_parsers
 
     add_interop_parsers(sub, db)
     return parser
+
+
+def _add_practice_rotate_key(practice_sub: Any, db: argparse.ArgumentParser) -> None:
+    rotate = practice_sub.add_parser(
+        "rotate-key",
+        parents=[db],
+        help="give a practice a new webhook key (the old one stops working); printed once",
+    )
+    rotate.add_argument("practice_id", metavar="ID", help="the practice's id")
+
+
+def cmd_practice_rotate_key(args: argparse.Namespace) -> int:
+    """Rotate practice ID's webhook key and print the new key once, on stdout."""
+    from central_api.db import migrate
+    from central_api.practice_keys import rotate_webhook_key
+
+    url = _db_url(args.db)
+    migrate(url)
+    factory = _session_factory(url)
+    with factory() as session:
+        try:
+            key = rotate_webhook_key(session, args.practice_id, client=CLI_CLIENT)
+        except LookupError as exc:
+            raise CliError(str(exc)) from None
+        session.commit()
+    print(key)
+    print(
+        "the practice's new webhook key (shown once; the old key no longer works)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+PRACTICE_COMMANDS = {"rotate-key": cmd_practice_rotate_key}
 
 
 def _session_factory(url: str) -> Any:
@@ -325,6 +364,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "audit":
             return cmd_audit_verify(args)
+        if args.command == "practice":
+            return PRACTICE_COMMANDS[args.practice_command](args)
         if args.command in INTEROP_COMMANDS:
             from central_api.interop.cli import InteropCliError
             from central_api.interop.cli import run as run_interop

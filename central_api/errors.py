@@ -50,10 +50,11 @@ STATUS_CODES: dict[int, tuple[str, str]] = {
     422: ("invalid-request", "the request is not valid"),
     429: ("too-many-attempts", "too many attempts; retry later"),
     500: ("internal-error", "internal error; the request was not applied"),
+    503: ("unavailable", "the server cannot store anything right now; retry later"),
 }
 
 _DESCRIPTIONS: dict[int, str] = {
-    400: "Malformed JSON or a bad cursor",
+    400: "Malformed JSON, a bad cursor, or a missing or invalid Idempotency-Key",
     401: "Missing, forged, expired or revoked bearer token",
     403: "The caller's role may not do this",
     404: "No such resource (or not visible to the caller)",
@@ -65,6 +66,7 @@ _DESCRIPTIONS: dict[int, str] = {
     422: "Wrong types, unknown fields or missing fields",
     429: "Too many attempts; see Retry-After",
     500: "Unexpected server error; nothing was applied",
+    503: "The server's disk is full (or storage is otherwise unavailable); see Retry-After",
 }
 
 
@@ -83,7 +85,7 @@ def responses(*status_codes: int) -> dict[int | str, dict[str, Any]]:
     documented: dict[int | str, dict[str, Any]] = {}
     for status in status_codes:
         entry: dict[str, Any] = {"model": ErrorBody, "description": _DESCRIPTIONS[status]}
-        if status == 429:
+        if status in (429, 503):
             entry["headers"] = {
                 "Retry-After": {
                     "description": "seconds until another attempt is allowed",
@@ -95,7 +97,7 @@ def responses(*status_codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 # Every operation can meet these, whatever it does.
-COMMON_ERRORS = responses(400, 413, 422, 500)
+COMMON_ERRORS = responses(400, 413, 422, 500, 503)
 # Operations behind a bearer token.
 AUTH_ERRORS = responses(401, 403)
 
@@ -183,11 +185,38 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, code, message, headers)
 
 
+IDEMPOTENCY_HEADER = "idempotency-key"
+
+
+def idempotency_key_error(missing: bool) -> ApiError:
+    """The IETF draft's answer to a POST that needs `Idempotency-Key` and lacks a usable one:
+    400 (draft-ietf-httpapi-idempotency-key-header, section 2.7), not a validation 422."""
+    if missing:
+        return ApiError(
+            400, "idempotency-key-missing", "this request needs an Idempotency-Key header"
+        )
+    return ApiError(
+        400, "idempotency-key-invalid", "Idempotency-Key must be 1-255 printable characters"
+    )
+
+
+def _header_error(errors: Iterable[Mapping[str, Any]], header: str) -> Mapping[str, Any] | None:
+    for err in errors:
+        loc = err.get("loc", ())
+        if len(loc) >= 2 and loc[0] == "header" and str(loc[1]).lower() == header:
+            return err
+    return None
+
+
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
     if _is_json_error(errors):
         return error_response(400, "malformed-json", "the request body is not valid JSON")
+    key_error = _header_error(errors, IDEMPOTENCY_HEADER)
+    if key_error is not None:
+        problem = idempotency_key_error(missing=key_error.get("type") == "missing")
+        return error_response(problem.status_code, problem.code, problem.message)
     return error_response(422, "invalid-request", describe_validation_errors(errors))
 
 

@@ -14,10 +14,6 @@ cursor. That keeps the reader a single ordered, filtered scan of the log.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -26,9 +22,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, false, or_, select, text
 from sqlalchemy.orm import Session
 
-from central_api import models
+from central_api import installation, models
 from central_api.access import Scope
-from central_api.errors import ApiError
 from central_api.events.capture import note_change
 from central_api.serialize import MODELS, to_json
 from followup_core.enums import ChangeKind, ChangeOp, FocusKind
@@ -36,11 +31,6 @@ from followup_core.schemas import Change, SyncPage
 
 DEFAULT_LIMIT = 500
 MAX_LIMIT = 1000
-
-# The cursor is opaque to clients: a version tag, the last seq and a checksum so
-# an edited cursor is refused (400) instead of silently skipping or repeating data.
-_CURSOR_VERSION = "c1"
-_CURSOR_KEY = b"assistant-tui/sync-cursor/v1"
 
 
 def log_change(
@@ -120,35 +110,17 @@ def lock_for_write(session: Session) -> None:
 
 # --- cursor -------------------------------------------------------------------
 
-
-def _mac(seq: int) -> str:
-    digest = hmac.new(_CURSOR_KEY, f"{_CURSOR_VERSION}.{seq}".encode(), hashlib.sha256)
-    return digest.hexdigest()[:16]
+FEED_CURSOR = "feed"
 
 
-def encode_cursor(seq: int) -> str:
-    raw = f"{_CURSOR_VERSION}.{seq}.{_mac(seq)}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+def encode_cursor(session: Session, seq: int) -> str:
+    """The signed sync cursor for change-log position `seq` (see `installation`)."""
+    return installation.encode_cursor(session, FEED_CURSOR, seq)
 
 
-def decode_cursor(cursor: str | None) -> int:
-    """The seq a cursor stands for; an empty or missing cursor is the beginning."""
-    if not cursor:
-        return 0
-    bad = ApiError(400, "bad-cursor", "the cursor is not one this server issued")
-    if len(cursor) > 200:
-        raise bad
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise bad from None
-    parts = raw.split(".")
-    if len(parts) != 3 or parts[0] != _CURSOR_VERSION or not parts[1].isdigit():
-        raise bad
-    seq = int(parts[1])
-    if not hmac.compare_digest(parts[2], _mac(seq)):
-        raise bad
-    return seq
+def decode_cursor(session: Session, cursor: str | None) -> int:
+    """The seq a sync cursor stands for; 0 for none; 400 `bad-cursor` if not ours."""
+    return installation.decode_cursor(session, FEED_CURSOR, cursor)
 
 
 # --- reading --------------------------------------------------------------------
@@ -306,4 +278,4 @@ def read_page(session: Session, scope: Scope, *, after: int, limit: int) -> Sync
                 data=to_json(item.kind, record),
             )
         )
-    return SyncPage(cursor=encode_cursor(last_seq), has_more=has_more, changes=changes)
+    return SyncPage(cursor=encode_cursor(session, last_seq), has_more=has_more, changes=changes)

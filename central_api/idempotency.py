@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from central_api import models
-from central_api.errors import ApiError
+from central_api.errors import ApiError, idempotency_key_error
 from central_api.uow import UnitOfWork
 
 MAX_KEY_LENGTH = 255
@@ -56,9 +56,11 @@ def request_hash(endpoint: str, body: Any) -> str:
 
 
 def check_key(key: str) -> str:
+    """The key without surrounding blanks; 400 `idempotency-key-invalid` unless 1-255
+    printable characters (the IETF draft answers a bad key with 400)."""
     key = key.strip()
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-        raise ApiError(422, "invalid-request", "Idempotency-Key must be 1-255 printable characters")
+        raise idempotency_key_error(missing=False)
     return key
 
 

@@ -335,6 +335,66 @@ class AuditEntry(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+# --- supervision (issue 8) ----------------------------------------------------
+
+
+class SessionMirror(Base):
+    """The latest mirror of one user's workspace (PostgreSQL: shared by every API process).
+
+    On SQLite (one process) the snapshot lives in memory and this table stays empty;
+    see `central_api.supervision.mirror`. `state` is `followup_core.supervision.MirrorState`.
+    """
+
+    __tablename__ = "session_mirrors"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), default=0)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ShadowSessionRow(Base):
+    """One observer shadowing one assistant (VICIdial's monitor log): open while `ended_at` is NULL."""
+
+    __tablename__ = "shadow_sessions"
+    __table_args__ = (
+        Index("ix_shadow_sessions_subject_open", "subject_id", "ended_at"),
+        Index("ix_shadow_sessions_observer_open", "observer_id", "ended_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    observer_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    subject_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class Whisper(Base):
+    """A private line from an observer to an assistant. Never copied into anything patient-facing."""
+
+    __tablename__ = "whispers"
+    __table_args__ = (Index("ix_whispers_to_user_ack", "to_user_id", "acknowledged_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    from_user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    to_user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(String(400))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class PracticeSupervision(Base):
+    """A practice's supervision settings (`followup_core.supervision.SupervisionSettings`);
+    no row means the defaults (told; VICIdial thresholds)."""
+
+    __tablename__ = "practice_supervision"
+
+    practice_id: Mapped[str] = mapped_column(ForeignKey("practices.id"), primary_key=True)
+    tell_observed: Mapped[bool] = mapped_column(Boolean, default=True)
+    thresholds: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class MissedCall(Base):
     """One missed call as the phone system reported it (interop, revision 0005).
 
@@ -416,3 +476,30 @@ class AppointmentStatusChange(Base):
     source: Mapped[str] = mapped_column(String(16))  # fhir | csv
     source_at: Mapped[datetime | None] = mapped_column(nullable=True)
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InstallationSecret(Base):
+    """A secret unique to this installation (e.g. the key that signs cursors).
+
+    Generated from `secrets` by the migration that adds the table (and on first use
+    if a row is missing), never a constant in the source; see `central_api.installation`.
+    """
+
+    __tablename__ = "installation_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Throttle(Base):
+    """A fixed-window counter of failures per key (a source address or a name, hashed).
+
+    Shared by every API process on one database; see `central_api.throttle`.
+    """
+
+    __tablename__ = "throttles"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_started_at: Mapped[datetime] = mapped_column()
+    hits: Mapped[int] = mapped_column(Integer)

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from central_api import models
 from central_api.core.security import hash_password, token_digest
+from central_api.practice_keys import new_webhook_key
 from central_api.seeding.names import practice_phone
 from central_api.seeding.records import WORKFLOWS, Generator, PracticeWorld, Row, new_uuid
 from central_api.seeding.reference import PRACTICES, STAFF, approved_script_body, practice_config
@@ -125,7 +126,9 @@ def seed_database(
     contacts: dict[str, dict[str, dict[str, Any]]] = {}
     for spec in PRACTICES:
         pid = new_uuid(ref)
-        webhook_key = "whk_" + ref.randbytes(24).hex()
+        ref.randbytes(24)  # the draw stays, so every id after it is what this seed always gave
+        # A secret, unlike everything else seeded: from `secrets`, new for every installation.
+        webhook_key = new_webhook_key()
         config = practice_config(spec, today)
         practice_ids[spec.key] = pid
         contacts[spec.key] = {c["route"]: c for c in config["escalation_contacts"]}

@@ -8,11 +8,20 @@ is what `Lax` marks. Datetimes on the wire are timezone-aware and stored in UTC.
 
 from __future__ import annotations
 
+import re
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+)
 
 from followup_core.enums import (
     AgentState,
@@ -32,11 +41,117 @@ from followup_core.enums import (
 )
 
 Lax = Field(strict=False)
-Timestamp = Annotated[AwareDatetime, Lax]
+
+# --- the shared value types: one rule per kind of fault ----------------------
+#
+# Dates. The product schedules in business hours (followup_core.business_time),
+# which walks day by day from a date and must be able to go forward and back by
+# weeks without leaving what `datetime` can hold. Years 1900-2200 cover every
+# birth date, appointment and callback a practice has, with room; anything
+# outside is a client bug and is refused (422 naming the field), never stored.
+# The year is judged as written (in the sender's offset), so the JSON Schema
+# pattern below states the rule exactly.
+EARLIEST_YEAR = 1900
+LATEST_YEAR = 2200
+# RFC 3339 date-time (JSON Schema `format: date-time`): a date, "T", a time with
+# seconds, optional fraction, and a zone (Z or +hh:mm). Numbers and digit strings
+# (which pydantic's lax mode would read as Unix time) are refused.
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def _date_time_string(value: Any) -> Any:
+    """Admit RFC 3339 strings (and datetimes built in Python); refuse everything else."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+        raise ValueError("must be an RFC 3339 date-time string such as 2026-11-27T15:02:11Z")
+    return value
+
+
+def is_schedulable(value: date) -> bool:
+    """True when `value` (a date or datetime, its year as written) is in 1900-2200."""
+    return EARLIEST_YEAR <= value.year <= LATEST_YEAR
+
+
+def _schedulable(value: datetime) -> datetime:
+    if not is_schedulable(value):
+        raise ValueError(SCHEDULABLE_MESSAGE)
+    return value
+
+
+SCHEDULABLE_MESSAGE = f"must be a date between {EARLIEST_YEAR} and {LATEST_YEAR}"
+
+
+Timestamp = Annotated[
+    AwareDatetime,
+    BeforeValidator(_date_time_string),
+    AfterValidator(_schedulable),
+    Lax,
+]
+"""An aware datetime sent as an RFC 3339 string, year 1900-2200 (422 naming the field)."""
+
+# Integers. Every integer stored in a column is an int4 on PostgreSQL (SQLAlchemy
+# `Integer`); one beyond it is refused at the edge (422) rather than overflowing
+# in the database (a 500 on PostgreSQL, silently fine on SQLite).
+INT32_MAX = 2**31 - 1
+Int32 = Annotated[int, Field(ge=-(2**31), le=INT32_MAX)]
+Count = Annotated[int, Field(ge=0, le=INT32_MAX)]
+Version = Annotated[int, Field(ge=1, le=INT32_MAX)]
+
+# Text. PostgreSQL cannot store NUL in text, and no database can store a lone
+# UTF-16 surrogate as UTF-8; both are refused the same way on every database
+# (422 naming the field). Other control characters are stored as sent.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+STORABLE_PATTERN = "^[^\\x00]*$"
+
+
+def _storable(value: str) -> str:
+    if _UNSTORABLE.search(value):
+        raise ValueError("contains a NUL or an unpaired surrogate, which cannot be stored")
+    return value
+
+
+def find_unstorable(value: Any, path: str = "") -> str | None:
+    """The path (`a.b[2].c`) of the first string in a JSON value, keys included, that
+    holds a NUL or an unpaired surrogate; None when every string can be stored."""
+    if isinstance(value, str):
+        return path or "value" if _UNSTORABLE.search(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and _UNSTORABLE.search(key):
+                return path or "value"
+            found = find_unstorable(item, where)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = find_unstorable(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
+
+
+_STORABLE = AfterValidator(_storable)
+_DOC_STORABLE = {"pattern": STORABLE_PATTERN}
+
 Uuid = Annotated[uuid.UUID, Lax]
-Id = Annotated[str, Field(min_length=1, max_length=64)]
-ShortText = Annotated[str, Field(max_length=200)]
-Notes = Annotated[str, Field(max_length=4000)]
+Id = Annotated[str, Field(min_length=1, max_length=64, json_schema_extra=_DOC_STORABLE), _STORABLE]
+"""A record id: 1-64 storable characters."""
+ShortText = Annotated[str, Field(max_length=200, json_schema_extra=_DOC_STORABLE), _STORABLE]
+"""A line of free text: up to 200 storable characters."""
+Notes = Annotated[str, Field(max_length=4000, json_schema_extra=_DOC_STORABLE), _STORABLE]
+"""Notes and reasons: up to 4000 storable characters."""
+
+# What a record id can look like (uuid4 strings and the seeder's ids); a path id
+# that cannot be one is a plain 404 (see `is_id`).
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+
+
+def is_id(value: str) -> bool:
+    """True when `value` could be a record id (1-64 of A-Z a-z 0-9 . _ : -)."""
+    return _ID.fullmatch(value) is not None
+
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -61,8 +176,12 @@ class ErrorBody(WireModel):
 
 
 class LoginRequest(WireModel):
-    username: Annotated[str, Field(min_length=1, max_length=64)]
-    password: Annotated[str, Field(min_length=1, max_length=256)]
+    username: Annotated[
+        str, Field(min_length=1, max_length=64, json_schema_extra=_DOC_STORABLE), _STORABLE
+    ]
+    password: Annotated[
+        str, Field(min_length=1, max_length=256, json_schema_extra=_DOC_STORABLE), _STORABLE
+    ]
 
 
 class UserOut(WireModel):
@@ -112,7 +231,7 @@ class EscalationContact(WireModel):
     name: str
     role: str
     reach: str  # how to reach them: extension, pager, queue name
-    ack_target_minutes: Annotated[int, Field(gt=0)]
+    ack_target_minutes: Annotated[int, Field(gt=0, le=INT32_MAX)]
 
 
 class PracticeOut(WireModel):
@@ -143,7 +262,7 @@ class ScriptBranch(WireModel):
 class ScriptOut(WireModel):
     id: Id
     workflow: Annotated[WorkflowId, Lax]
-    version: Annotated[int, Field(ge=1)]
+    version: Version
     title: str
     approved_by: str
     approved_at: Timestamp
@@ -207,10 +326,10 @@ class TaskOut(WireModel):
     caller_phone: str | None = None
     focus: Focus | None
     due_at: Timestamp
-    attempts: Annotated[int, Field(ge=0)]
+    attempts: Count
     next_attempt_at: Timestamp | None
     next_action: str | None
-    version: Annotated[int, Field(ge=1)]
+    version: Version
     script_id: Id | None
     created_at: Timestamp
     updated_at: Timestamp
@@ -218,7 +337,9 @@ class TaskOut(WireModel):
 
 
 class NextStep(WireModel):
-    action: Annotated[str, Field(min_length=1, max_length=200)]
+    action: Annotated[
+        str, Field(min_length=1, max_length=200, json_schema_extra=_DOC_STORABLE), _STORABLE
+    ]
     due_at: Timestamp
 
 
@@ -232,7 +353,7 @@ class EscalationRequest(WireModel):
 class AttemptIn(WireModel):
     id: Uuid
     task_id: Id
-    task_version: Annotated[int, Field(ge=1)]
+    task_version: Version
     channel: Annotated[Channel, Lax]
     outcome: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")]
     started_at: Timestamp
@@ -241,7 +362,7 @@ class AttemptIn(WireModel):
     next_step: NextStep | None
     notes: Notes
     script_id: Id | None
-    script_version: Annotated[int, Field(ge=1)] | None
+    script_version: Version | None
     escalation: EscalationRequest | None
 
     @field_validator("ended_at")
@@ -265,7 +386,7 @@ class AttemptOut(WireModel):
     next_step: NextStep | None
     notes: str
     script_id: Id | None
-    script_version: int | None
+    script_version: Version | None
     escalation_id: Id | None
     conflict: bool  # the task had moved past task_version when this arrived
     recorded_at: Timestamp
@@ -304,7 +425,9 @@ class EscalationOut(WireModel):
 
 
 class EscalationResolve(WireModel):
-    resolution: Annotated[str, Field(min_length=1, max_length=2000)]
+    resolution: Annotated[
+        str, Field(min_length=1, max_length=2000, json_schema_extra=_DOC_STORABLE), _STORABLE
+    ]
 
 
 class TaskDetail(WireModel):
@@ -329,7 +452,9 @@ class PresenceOut(WireModel):
 
 
 class MissedCallIn(WireModel):
-    caller_phone: Annotated[str, Field(min_length=3, max_length=32)]
+    caller_phone: Annotated[
+        str, Field(min_length=3, max_length=32, json_schema_extra=_DOC_STORABLE), _STORABLE
+    ]
     called_at: Timestamp
 
 
@@ -351,7 +476,7 @@ class Change(WireModel):
     kind: Annotated[ChangeKind, Lax]
     id: Id
     op: Annotated[ChangeOp, Lax]
-    version: int
+    version: Version
     data: dict[str, Any] | None  # the record's *Out schema as JSON; None on remove
 
 

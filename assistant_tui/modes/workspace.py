@@ -33,6 +33,7 @@ from assistant_tui.messages import (
     UndeliveredEscalations,
 )
 from assistant_tui.modes.workspace_io import WorkspaceWorkers
+from assistant_tui.modes.workspace_live import WhisperStrip, WorkspaceLive
 from assistant_tui.screens.escalation import EscalationChoice, EscalationScreen, describe
 from assistant_tui.screens.red_flag import RedFlagDecision, RedFlagScreen
 from assistant_tui.services import Services
@@ -114,7 +115,7 @@ PANE_AREAS = {
 }
 
 
-class WorkspaceScreen(WorkspaceWorkers):
+class WorkspaceScreen(WorkspaceWorkers, WorkspaceLive):
     """The assistant's four panes, their workers and the live patching of the queue."""
 
     MODE = "workspace"
@@ -172,6 +173,7 @@ class WorkspaceScreen(WorkspaceWorkers):
                 yield PatientPane(identity_key=identity, id="patient")
                 yield OutcomeForm(self._clock, id="outcome")
         yield Static("", id="banner")
+        yield WhisperStrip(id="whisper-strip")
         yield StatusBar(self._clock, id="status")
         yield LeanFooter()
 
@@ -186,6 +188,10 @@ class WorkspaceScreen(WorkspaceWorkers):
             self.record_presence(self.agent_state)
         if self.services.status is not None:
             self.status.apply_sync(self.services.status)
+        self.start_live()  # supervision: the session mirror, whispers, observers
+
+    def live_event(self, kind: str, data: dict[str, object]) -> None:
+        self.supervision_event(kind)  # whisper, observed (see workspace_live)
 
     def _tick(self) -> None:
         self.status.tick()

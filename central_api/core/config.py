@@ -33,6 +33,17 @@ class Settings(BaseSettings):
     # Failed logins for one account before it is locked, and for how long.
     max_failed_logins: int = Field(default=5, gt=0)
     lockout_minutes: int = Field(default=15, gt=0)
+    # Failed sign-ins (unknown names and wrong passwords) from one source address per
+    # lockout window before that address is held (429) for a window.
+    max_failed_logins_per_source: int = Field(default=100, gt=0)
+    # Wrong webhook keys from one source address per 15 minutes before it is held (429).
+    max_webhook_failures_per_source: int = Field(default=20, gt=0)
+    # Interactive API docs (Swagger UI at /v1/docs, assets served from this server,
+    # never a CDN). Off by default; the demo turns them on. The JSON schema
+    # (/v1/openapi.json) is always served.
+    docs: bool = False
+    # Retry-After (seconds) on the 503 answered when the disk is full.
+    disk_full_retry_after_seconds: int = Field(default=60, gt=0)
     # Task leases (used by the task routes).
     lease_minutes: int = Field(default=15, gt=0)
     # Threads running the synchronous routes (anyio's threadpool; its default is 40).
@@ -45,6 +56,10 @@ class Settings(BaseSettings):
     events_buffer_size: int = Field(default=256, ge=1, le=100_000)
     events_ring_size: int = Field(default=4096, ge=1, le=1_000_000)
     events_stream_limit: int = Field(default=5, ge=1, le=1000)
+    # Session mirror flood guard (per user, per process): batches a second and burst.
+    # A workspace sends at most 4 batches a second (one diff every 0.25 s).
+    mirror_batches_per_second: float = Field(default=10.0, gt=0)
+    mirror_burst: int = Field(default=30, ge=1)
     # The address telephony providers call us at (`https://api.example.org`), when a
     # proxy stands in front: their request signature covers the URL they called.
     # Unset: the URL of the request as it reached us.

@@ -1,4 +1,5 @@
-"""ASGI middleware: body size limit, last-resort 500s and a PHI-free access log.
+"""ASGI middleware: body size limit, no-store headers, last-resort 500s (503 for a full
+disk) and a PHI-free, escaped access log.
 
 Written as plain ASGI (not BaseHTTPMiddleware) so streaming responses (SSE) and
 disconnect detection pass through untouched.
@@ -6,10 +7,12 @@ disconnect detection pass through untouched.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import time
 import traceback
+import unicodedata
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -21,7 +24,61 @@ log = logging.getLogger("central_api")
 access_log = logging.getLogger("central_api.access")
 
 
-async def _send_error(send: Send, status: int, code: str, message: str) -> None:
+# Every /v1 response may carry PHI or a token: never stored by a cache, never sniffed.
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"cache-control", b"no-store"),
+    (b"x-content-type-options", b"nosniff"),
+)
+
+
+def escape_for_log(value: object, limit: int = 300) -> str:
+    """`value` as one safe log field: control, format and separator characters (newlines
+    included) and backslashes are written as escapes, so a request can never start or
+    forge a log line; cut to `limit` characters with a mark."""
+    text = str(value)
+    out: list[str] = []
+    for char in text[:limit]:
+        if char == "\\":
+            out.append("\\\\")
+        elif unicodedata.category(char)[0] in ("C", "Z") and char != " ":
+            code = ord(char)
+            if code < 0x100:
+                out.append(f"\\x{code:02x}")
+            elif code < 0x10000:
+                out.append(f"\\u{code:04x}")
+            else:
+                out.append(f"\\U{code:08x}")
+        else:
+            out.append(char)
+    if len(text) > limit:
+        out.append("…")
+    return "".join(out)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True when `exc` (or what caused it) says the disk is full: OSError ENOSPC/EDQUOT,
+    SQLite's SQLITE_FULL ("database or disk is full"), PostgreSQL's 53100 disk_full."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if getattr(current, "sqlite_errorname", None) == "SQLITE_FULL":
+            return True
+        if getattr(current, "sqlstate", None) == "53100":
+            return True
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
+    return False
+
+
+async def _send_error(
+    send: Send,
+    status: int,
+    code: str,
+    message: str,
+    extra_headers: tuple[tuple[bytes, bytes], ...] = (),
+) -> None:
     body = json.dumps(error_body(code, message)).encode()
     await send(
         {
@@ -31,6 +88,8 @@ async def _send_error(send: Send, status: int, code: str, message: str) -> None:
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
                 (b"connection", b"close"),
+                *SECURITY_HEADERS,
+                *extra_headers,
             ],
         }
     )
@@ -89,15 +148,40 @@ class BodyLimitMiddleware:
         await self.app(scope, replay, send)
 
 
+class SecurityHeadersMiddleware:
+    """`Cache-Control: no-store` and `X-Content-Type-Options: nosniff` on every /v1 response
+    (all of them may carry PHI or a token), errors and streams included."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not str(scope.get("path", "")).startswith("/v1"):
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {name.lower() for name, _ in message.get("headers", ())}
+                extra = [(n, v) for n, v in SECURITY_HEADERS if n not in names]
+                message = {**message, "headers": [*message.get("headers", ()), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
 class CatchAllMiddleware:
     """Answer any unexpected exception with a JSON 500, logging no request data.
 
     The log carries the exception type and the stack, never the exception's message:
-    database and validation errors can quote values, and values may be PHI.
+    database and validation errors can quote values, and values may be PHI. A full
+    disk is not a bug but a state: 503 `disk-full` with `Retry-After`, logged as
+    "disk full" (once per request, without the stack).
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, retry_after_seconds: int = 60) -> None:
         self.app = app
+        self.retry_after = str(retry_after_seconds).encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -114,14 +198,21 @@ class CatchAllMiddleware:
         try:
             await self.app(scope, receive, tracking_send)
         except Exception as exc:
+            method = escape_for_log(scope.get("method"))
+            path = escape_for_log(scope.get("path"))
+            if is_disk_full(exc):
+                log.error("disk full: %s %s refused with 503", method, path)
+                if not started:
+                    await _send_error(
+                        send,
+                        503,
+                        "disk-full",
+                        "the server's disk is full; nothing was applied, retry later",
+                        ((b"retry-after", self.retry_after),),
+                    )
+                return
             stack = "".join(traceback.format_tb(exc.__traceback__))
-            log.error(
-                "unhandled %s on %s %s\n%s",
-                type(exc).__name__,
-                scope.get("method"),
-                scope.get("path"),
-                stack,
-            )
+            log.error("unhandled %s on %s %s\n%s", type(exc).__name__, method, path, stack)
             if not started:
                 await _send_error(
                     send, 500, "internal-error", "internal error; the request was not applied"
@@ -151,8 +242,8 @@ class AccessLogMiddleware:
         finally:
             access_log.info(
                 "%s %s %s %.1fms",
-                scope.get("method"),
-                scope.get("path"),
+                escape_for_log(scope.get("method")),
+                escape_for_log(scope.get("path")),
                 status["code"],
                 (time.perf_counter() - began) * 1000,
             )

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import and_, case, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from central_api.core.config import Settings
@@ -178,22 +178,58 @@ def lockout_remaining(user: User, now: datetime) -> Lockout | None:
     return Lockout(max(1, math.ceil((user.locked_until - now).total_seconds())))
 
 
-def record_failed_login(
+def claim_guess(
     session: Session, user_id: str, settings: Settings, *, now: datetime | None = None
-) -> Lockout | None:
-    """Count one failure atomically; at the limit, lock the account (caller commits)."""
+) -> int | Lockout:
+    """Reserve one password guess for `user_id` before verifying it (caller commits).
+
+    One atomic UPDATE counts the guess *before* the slow hash check, so concurrent
+    guesses can never test more than `settings.max_failed_logins` passwords per
+    lockout: each takes a numbered slot (returned), and once every slot is taken
+    (guesses in flight included) or the account is locked, the answer is a `Lockout`.
+    A lock that has run out is lifted by the same statement (the count restarts at 1).
+    """
     now = now or utcnow()
-    failures = session.execute(
+    lock_over = and_(User.locked_until.is_not(None), User.locked_until <= now)
+    slot = session.execute(
         update(User)
-        .where(User.id == user_id)
-        .values(failed_logins=User.failed_logins + 1)
+        .where(
+            User.id == user_id,
+            or_(
+                lock_over,
+                and_(User.locked_until.is_(None), User.failed_logins < settings.max_failed_logins),
+            ),
+        )
+        .values(
+            failed_logins=case((User.locked_until.is_not(None), 1), else_=User.failed_logins + 1),
+            locked_until=None,
+        )
         .returning(User.failed_logins)
-    ).scalar_one()
-    if failures < settings.max_failed_logins:
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if slot is not None:
+        return int(slot)
+    locked_until = session.scalar(select(User.locked_until).where(User.id == user_id))
+    if locked_until is not None and locked_until > now:
+        return Lockout(max(1, math.ceil((locked_until - now).total_seconds())))
+    # Every slot is taken by guesses still being checked: held for one lockout window.
+    return Lockout(settings.lockout_minutes * 60)
+
+
+def record_wrong_guess(
+    session: Session, user_id: str, slot: int, settings: Settings, *, now: datetime | None = None
+) -> Lockout | None:
+    """The guess in `slot` was wrong: the one that used the last slot locks the account
+    for `settings.lockout_minutes` (caller commits)."""
+    if slot < settings.max_failed_logins:
         return None
+    now = now or utcnow()
     window = timedelta(minutes=settings.lockout_minutes)
     session.execute(
-        update(User).where(User.id == user_id).values(failed_logins=0, locked_until=now + window)
+        update(User)
+        .where(User.id == user_id)
+        .values(locked_until=now + window)
+        .execution_options(synchronize_session=False)
     )
     return Lockout(math.ceil(window.total_seconds()))
 

@@ -16,8 +16,10 @@ from central_api.events.capture import (
     note_assignment,
     note_change,
     note_escalation,
+    note_observed,
     note_session_ended,
     note_team,
+    note_whisper,
 )
 from central_api.events.record import Record, Viewer, derive
 
@@ -34,6 +36,8 @@ __all__ = [
     "note_assignment",
     "note_change",
     "note_escalation",
+    "note_observed",
     "note_session_ended",
     "note_team",
+    "note_whisper",
 ]

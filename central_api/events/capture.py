@@ -58,6 +58,8 @@ class _Pending:
     team: dict[str, tuple[list[str], str]] = field(default_factory=dict)
     escalation: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     ended: set[str] = field(default_factory=set)
+    whisper: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    observed: set[str] = field(default_factory=set)
 
 
 def _pending(session: Session) -> _Pending:
@@ -118,6 +120,16 @@ def note_session_ended(session: Session, user_id: str) -> None:
     _pending(session).ended.add(user_id)
 
 
+def note_whisper(session: Session, whisper_id: str, user_ids: Iterable[str]) -> None:
+    """A whisper was sent (tell its recipient) or read (tell its sender)."""
+    _pending(session).whisper[whisper_id].update(user_ids)
+
+
+def note_observed(session: Session, user_id: str) -> None:
+    """Who observes `user_id` changed (they hear `observed` and re-read their observers)."""
+    _pending(session).observed.add(user_id)
+
+
 def _owners_of(session: Session, kind: str, ids: list[str]) -> list[tuple[str, str]]:
     """(practice_id, owner_id) of the tasks through which queue owners see these records."""
     task = models.Task
@@ -163,6 +175,8 @@ def build_record(session: Session, held: _Pending) -> Record:
         team=[(uid, pids, state) for uid, (pids, state) in sorted(held.team.items())],
         escalation=[(eid, *rest) for eid, rest in sorted(held.escalation.items())],
         ended=sorted(held.ended),
+        whisper=[(wid, sorted(users)) for wid, users in sorted(held.whisper.items())],
+        observed=sorted(held.observed),
     )
 
 

@@ -9,7 +9,8 @@ process keeps the same records in the same order, so an event id means the same
 thing on each of them.
 
 `derive(record, viewer)` turns a record into the SSE events one subscriber gets
-(LIVE_CONTRACT.md): `feed`, `assignment`, `team`, `escalation`. Who gets what
+(LIVE_CONTRACT.md): `feed`, `assignment`, `team`, `escalation`, and for supervision
+`session` (to the observers shadowing that user) and `whisper`. Who gets what
 follows `/v1/sync`'s visibility (`feed._visibility`): queue-only callers (assistants)
 their own tasks, other roles everything in their practices; managers only the
 practice records.
@@ -65,7 +66,13 @@ class Record:
     - `assignment`: `(user_id, task_ids)` of work newly given to that user;
     - `team`: `(user_id, practice_ids, state)` presence changes;
     - `escalation`: `(escalation_id, practice_id, route, status)` inbox changes;
-    - `ended`: users whose sessions ended (their open streams re-check their token).
+    - `ended`: users whose sessions ended (their open streams re-check their token);
+    - `session`: `(subject_id, seq, observer ids)`: a shadowed workspace's mirror moved
+      (its observers fetch the snapshot; the event carries no mirror content);
+    - `whisper`: `(whisper_id, user ids)`: a whisper was sent (to its recipient) or
+      read (to its sender);
+    - `observed`: users whose observers changed (a shadow session started or stopped):
+      they re-read `GET /v1/sessions/me/observers`.
     """
 
     id: str = field(default_factory=new_record_id)
@@ -76,6 +83,9 @@ class Record:
     team: list[tuple[str, list[str], str]] = field(default_factory=list)
     escalation: list[tuple[str, str, str, str]] = field(default_factory=list)
     ended: list[str] = field(default_factory=list)
+    session: list[tuple[str, int, list[str]]] = field(default_factory=list)
+    whisper: list[tuple[str, list[str]]] = field(default_factory=list)
+    observed: list[str] = field(default_factory=list)
 
     def empty(self) -> bool:
         """True when nobody needs to hear about this transaction."""
@@ -87,6 +97,9 @@ class Record:
             or self.team
             or self.escalation
             or self.ended
+            or self.session
+            or self.whisper
+            or self.observed
         )
 
     def _dump(self) -> str:
@@ -99,6 +112,9 @@ class Record:
             ("t", self.team),
             ("e", self.escalation),
             ("x", self.ended),
+            ("s", self.session),
+            ("w", self.whisper),
+            ("o", self.observed),
         ):
             if value:
                 body[key] = value
@@ -151,6 +167,9 @@ class Record:
             team=[(str(u), [str(p) for p in ps], str(s)) for u, ps, s in body.get("t", [])],
             escalation=[(str(e), str(p), str(r), str(s)) for e, p, r, s in body.get("e", [])],
             ended=[str(u) for u in body.get("x", [])],
+            session=[(str(u), int(q), [str(o) for o in os]) for u, q, os in body.get("s", [])],
+            whisper=[(str(w), [str(u) for u in us]) for w, us in body.get("w", [])],
+            observed=[str(u) for u in body.get("o", [])],
         )
 
 
@@ -205,6 +224,14 @@ def derive(record: Record, viewer: Viewer) -> list[tuple[str, dict[str, Any]]]:
                         },
                     )
                 )
+    for subject_id, seq, observers in record.session:
+        if viewer.user_id in observers:
+            out.append(("session", {"user_id": subject_id, "seq": seq}))
+    if viewer.user_id in record.observed:
+        out.append(("observed", {}))
+    for whisper_id, user_ids in record.whisper:
+        if viewer.user_id in user_ids:
+            out.append(("whisper", {"whisper_id": whisper_id}))
     return out
 
 

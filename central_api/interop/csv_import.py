@@ -54,6 +54,7 @@ from central_api.interop import records
 from central_api.triggers.missed_call import practice_region
 from followup_core.enums import AppointmentStatus
 from followup_core.phones import InvalidPhone, parse_phone
+from followup_core.schemas import SCHEDULABLE_MESSAGE, is_schedulable
 
 MAX_ROWS = 100_000
 _REQUIRED = ("patient_id", "given_name", "family_name", "appointment_id")
@@ -148,9 +149,12 @@ def _cell(row: dict[str, str], header: str | None) -> str:
 
 def _parse_date(text: str, fmt: str | None) -> date:
     try:
-        return datetime.strptime(text, fmt).date() if fmt else date.fromisoformat(text)
+        parsed = datetime.strptime(text, fmt).date() if fmt else date.fromisoformat(text)
     except ValueError:
         raise _RowError("not a date in the mapping's date_format") from None
+    if not is_schedulable(parsed):
+        raise _RowError(f"date: {SCHEDULABLE_MESSAGE}")
+    return parsed
 
 
 def _parse_start(text: str, fmt: str | None, tz: str) -> datetime:
@@ -158,6 +162,8 @@ def _parse_start(text: str, fmt: str | None, tz: str) -> datetime:
         naive = datetime.strptime(text, fmt) if fmt else datetime.fromisoformat(text)
     except ValueError:
         raise _RowError("start: not a date and time in the mapping's datetime_format") from None
+    if not is_schedulable(naive):
+        raise _RowError(f"start: {SCHEDULABLE_MESSAGE}")
     if naive.tzinfo is not None:
         return naive.astimezone(UTC)
     local = pendulum.instance(naive, tz=tz)

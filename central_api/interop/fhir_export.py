@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from central_api import models
 from central_api.errors import ApiError
+from followup_core.schemas import SCHEDULABLE_MESSAGE, is_schedulable
 
 DEFAULT_COUNT = 100
 MAX_COUNT = 500
@@ -67,6 +68,8 @@ def parse_last_updated(values: list[str]) -> list[Bound]:
             when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
         except ValueError:
             raise _bad("_lastUpdated: not a FHIR date or dateTime") from None
+        if not is_schedulable(when):
+            raise ApiError(422, "invalid-request", f"_lastUpdated: {SCHEDULABLE_MESSAGE}")
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
         bounds.append(Bound(op, when.astimezone(UTC)))
@@ -89,7 +92,7 @@ def decode_page(token: str | None) -> tuple[datetime, str] | None:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         at, record_id = json.loads(raw)
         when = datetime.fromisoformat(at)
-        if when.tzinfo is None or not isinstance(record_id, str):
+        if when.tzinfo is None or not isinstance(record_id, str) or not is_schedulable(when):
             raise ValueError
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
         raise _bad("_page: not a page this server issued") from None

@@ -63,6 +63,7 @@ from followup_core.enums import (
     WorkflowId,
 )
 from followup_core.phones import InvalidPhone, parse_phone
+from followup_core.schemas import SCHEDULABLE_MESSAGE, find_unstorable, is_schedulable
 
 SUPPORTED = ("Patient", "Appointment", "ServiceRequest", "Task")
 BUNDLE_TYPES = frozenset({"batch", "transaction", "collection"})
@@ -344,13 +345,17 @@ class _Importer:
         visit_type = _concept_text(res.serviceType) or _concept_text(res.appointmentType) or ""
         data = records.AppointmentFields(
             patient_id=patient_id,
-            start_at=_utc(res.start),
+            start_at=_utc(res.start, "Appointment.start"),
             status=status,
             provider=provider[:100],
             location=location[:100],
             visit_type=visit_type[:100],
         )
-        source_at = _utc(res.meta.lastUpdated) if res.meta and res.meta.lastUpdated else None
+        source_at = (
+            _utc(res.meta.lastUpdated, "meta.lastUpdated")
+            if res.meta and res.meta.lastUpdated
+            else None
+        )
         return records.upsert_appointment(
             self.session, self.practice, keys, data, source="fhir", source_at=source_at
         )
@@ -371,7 +376,9 @@ class _Importer:
         data = records.ReferralFields(
             patient_id=hit[1],
             specialty=specialty[:100],
-            referred_at=_utc(referred) if referred else models.utcnow(),
+            referred_at=_utc(referred, "ServiceRequest.authoredOn")
+            if referred
+            else models.utcnow(),
             status=status,
             receiving_provider=(performer.display if performer else "")[:100],
         )
@@ -418,7 +425,9 @@ class _Importer:
             self.practices,
             practice_id=self.practice.id,
             workflow=workflow,
-            triggered_at=_utc(res.authoredOn) if res.authoredOn else models.utcnow(),
+            triggered_at=_utc(res.authoredOn, "Task.authoredOn")
+            if res.authoredOn
+            else models.utcnow(),
             patient_id=patient[1],
             focus=focus_pair,
             priority=Priority(res.priority) if res.priority in set(Priority) else Priority.ROUTINE,
@@ -431,7 +440,11 @@ class _Importer:
         return records.Outcome(task.id, "created")
 
 
-def _utc(value: Any) -> datetime:
+def _utc(value: Any, field: str) -> datetime:
+    """`value` (a FHIR date or dateTime) as aware UTC; an _EntryError naming `field` for a
+    date outside 1900-2200 (`followup_core.schemas.is_schedulable`) or without a zone."""
+    if not is_schedulable(value):
+        raise _EntryError(f"{field}: {SCHEDULABLE_MESSAGE}", "value")
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise _EntryError("a dateTime without a time zone", "value")
@@ -496,6 +509,16 @@ def import_bundle(session: Session, practice: models.Practice, bundle: Any) -> I
             if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
                 rtype = str(entry["resource"].get("resourceType"))[:40]
             try:
+                unstorable = find_unstorable(
+                    entry.get("resource") if isinstance(entry, dict) else entry
+                )
+                if unstorable is not None:
+                    # PostgreSQL cannot store NUL; refused alike on every database.
+                    raise _EntryError(
+                        f"{rtype or 'resource'}.{unstorable}: text with a NUL or an unpaired "
+                        "surrogate cannot be stored",
+                        "value",
+                    )
                 importer.entry(index, entry)
             except (_EntryError, RecordConflict) as exc:
                 code = exc.code if isinstance(exc, _EntryError) else "conflict"

@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit, urlunsplit
 
+from followup_core.schemas import SCHEDULABLE_MESSAGE, is_schedulable
+
 SIGNATURE_HEADER = "X-Twilio-Signature"
 MISSED_STATUSES = frozenset({"no-answer", "busy", "failed", "canceled"})
 OTHER_STATUSES = frozenset({"queued", "ringing", "in-progress", "completed"})
@@ -77,4 +79,6 @@ def parse_timestamp(raw: str | None) -> datetime | None:
         when = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if when.tzinfo is None:
         raise ValueError("timestamp without a zone")
+    if not is_schedulable(when):
+        raise ValueError(SCHEDULABLE_MESSAGE)
     return when.astimezone(UTC)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from central_api import models
 from central_api.core.security import token_digest
+from central_api.feed import lock_for_write
 from central_api.triggers.rules import TERMINAL, Practices, open_task
 from followup_core.enums import Priority, WorkflowId
 from followup_core.phones import (
@@ -110,7 +111,11 @@ def take_missed_call(
     nothing (there is no one to call back, and two withheld callers are not one
     caller) but is still recorded, so the metrics count it. A `call_sid` seen before
     returns the first intake unchanged.
+
+    Look-up and create run under the feed's write lock (`lock_for_write`; SQLite's
+    BEGIN IMMEDIATE does the same), so concurrent calls from one number open one task.
     """
+    lock_for_write(session)
     if call_sid is not None:
         seen = known_call(session, practice.id, call_sid)
         if seen is not None:

@@ -132,7 +132,8 @@ def test_the_idempotency_key_header_is_required(api: ApiHarness, fresh: TaskPick
     task = fresh()
     client = client_as(api, api.username("assistant"))
     response = client.post("/v1/attempts", json=attempt_body(task))
-    assert response.status_code == 422
+    assert response.status_code == 400  # the IETF draft's answer, not a validation 422
+    assert response.json()["error"]["code"] == "idempotency-key-missing"
     assert "Idempotency-Key" in response.json()["error"]["message"]
 
 

@@ -54,13 +54,14 @@ def _seed(url: str, **kwargs: Any) -> tuple[Engine, dict[str, Any]]:
 
 
 def _rows(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every seeded table, in primary-key order (argon2 salts differ: skipped)."""
+    """Every row of every seeded table, in primary-key order (argon2 salts and the
+    per-installation webhook keys differ: skipped)."""
     out: dict[str, list[tuple[Any, ...]]] = {}
     with engine.connect() as conn:
         for model in TABLES:
             table = model.__table__
             assert isinstance(table, Table)
-            cols = [c for c in table.columns if c.name != "password_hash"]
+            cols = [c for c in table.columns if c.name not in ("password_hash", "webhook_key_hash")]
             pk = list(table.primary_key.columns)
             out[table.name] = [tuple(r) for r in conn.execute(select(*cols).order_by(*pk))]
     return out
@@ -80,11 +81,20 @@ def session(seeded: tuple[Engine, dict[str, Any]]) -> Iterator[Session]:
         yield s
 
 
+def _without_keys(summary: dict[str, Any]) -> dict[str, Any]:
+    practices = [{k: v for k, v in p.items() if k != "webhook_key"} for p in summary["practices"]]
+    return {**summary, "practices": practices}
+
+
 def test_same_seed_gives_the_same_summary_and_rows(tmp_path: Path) -> None:
     first, summary_a = _seed(f"sqlite:///{tmp_path / 'a.db'}", size=300)
     second, summary_b = _seed(f"sqlite:///{tmp_path / 'b.db'}", size=300)
     try:
-        assert summary_a == summary_b
+        assert _without_keys(summary_a) == _without_keys(summary_b)
+        # Secrets are the exception: every installation gets its own webhook keys.
+        keys_a = [p["webhook_key"] for p in summary_a["practices"]]
+        keys_b = [p["webhook_key"] for p in summary_b["practices"]]
+        assert set(keys_a).isdisjoint(keys_b)
         rows_a, rows_b = _rows(first), _rows(second)
         assert rows_a.keys() == rows_b.keys()
         for name in rows_a:
@@ -114,7 +124,7 @@ def test_postgres_gets_the_same_rows_as_sqlite(
     lite, summary_lite = _seed(f"sqlite:///{tmp_path / 'a.db'}", size=200)
     pg, summary_pg = _seed(postgres_server.create_database(), size=200)
     try:
-        assert summary_lite == summary_pg
+        assert _without_keys(summary_lite) == _without_keys(summary_pg)
         rows_lite, rows_pg = _rows(lite), _rows(pg)
         for name in rows_lite:
             assert rows_lite[name] == rows_pg[name], f"table {name} differs on PostgreSQL"

@@ -62,10 +62,11 @@ def test_cursor_resumes_and_empty_tail(api: ApiHarness) -> None:
 
 def test_bad_or_tampered_cursor_is_400(api: ApiHarness) -> None:
     client = client_as(api, api.username("assistant"))
-    good = encode_cursor(5)
+    with api.session() as s:
+        good = encode_cursor(s, 5)
     raw = base64.urlsafe_b64decode(good + "=" * (-len(good) % 4)).decode()
-    forged = base64.urlsafe_b64encode(raw.replace("c1.5.", "c1.6.").encode()).decode()
-    for cursor in ("garbage", forged, "%%%", base64.urlsafe_b64encode(b"c1.-1.x").decode()):
+    forged = base64.urlsafe_b64encode(raw.replace("c2.feed.5.", "c2.feed.6.").encode()).decode()
+    for cursor in ("garbage", forged, "%%%", base64.urlsafe_b64encode(b"c2.feed.-1.x").decode()):
         response = client.get("/v1/sync", params={"after": cursor})
         assert response.status_code == 400, cursor
         assert response.json()["error"]["code"] == "bad-cursor"

@@ -10,16 +10,32 @@ from textual.widgets import Static
 from assistant_tui import actions
 from assistant_tui.app import AssistantApp
 from assistant_tui.commands import ActionCommands
+from assistant_tui.modes.supervise import SuperviseScreen
 from assistant_tui.modes.workspace import WorkspaceScreen
+from assistant_tui.screens.attention import AttentionScreen
 from assistant_tui.screens.escalation import EscalationScreen
 from assistant_tui.screens.help import HelpScreen
 from assistant_tui.screens.lock import LockScreen
 from assistant_tui.screens.red_flag import RedFlagScreen
+from assistant_tui.screens.shadow import ShadowScreen
+from assistant_tui.screens.supervision import InboxScreen, SupervisorDialog
 from assistant_tui.widgets.queue import QueueList
 from assistant_tui.widgets.script import ScriptPane
 from tests.tui.test_work_a_task import SIZE, open_first, settle
 
-BOUND = [AssistantApp, WorkspaceScreen, QueueList, ScriptPane, EscalationScreen, RedFlagScreen]
+BOUND = [
+    AssistantApp,
+    WorkspaceScreen,
+    QueueList,
+    ScriptPane,
+    EscalationScreen,
+    RedFlagScreen,
+    SuperviseScreen,
+    ShadowScreen,
+    InboxScreen,
+    SupervisorDialog,
+    AttentionScreen,
+]
 
 
 def test_every_binding_comes_from_the_registry_once() -> None:

@@ -29,6 +29,7 @@ class StatusBar(Static):
     breaches: reactive[int] = reactive(0)
     undelivered_escalations: reactive[int] = reactive(0)
     practice_tz: reactive[str] = reactive("UTC")
+    observed_by: reactive[str] = reactive("")  # who shadows us, when the practice tells
 
     def __init__(self, clock: Callable[[], datetime], **kwargs: str) -> None:
         super().__init__("", **kwargs)  # type: ignore[arg-type]
@@ -54,7 +55,7 @@ class StatusBar(Static):
 
     watch_online = watch_live = watch_outbox = watch_attention = _watch_any
     watch_agent_state = watch_breaches = watch_practice_tz = _watch_any
-    watch_undelivered_escalations = _watch_any
+    watch_undelivered_escalations = watch_observed_by = _watch_any
 
     def _attention_key(self) -> str:
         settings = getattr(self.app, "settings", None)
@@ -88,6 +89,8 @@ class StatusBar(Static):
             parts.append(
                 f"[b reverse] {self.undelivered_escalations} escalation(s) undelivered [/]"
             )
+        if self.observed_by:
+            parts.append(f"[b]observed by {escape(self.observed_by)}[/b]")
         now = self._clock()
         parts.append(
             local(now, self.practice_tz).strftime("%H:%M %Z")

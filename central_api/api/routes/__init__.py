@@ -18,8 +18,10 @@ from central_api.api.routes import (
     me,
     metrics,
     presence,
+    sessions,
     sync,
     tasks,
+    team,
     webhooks,
 )
 
@@ -35,6 +37,8 @@ ALL_ROUTERS: list[APIRouter] = [
     escalations.router,
     webhooks.router,
     events.router,
+    sessions.router,
+    team.router,
     fhir.router,
     metrics.router,
 ]

@@ -26,7 +26,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from central_api import audit, models
-from central_api.access import Scope, audit_access, deny, scope_for
+from central_api.access import Scope, audit_access, deny, resource_name, scope_for
 from central_api.api.deps import ClientDep, SessionDep, require_roles
 from central_api.errors import AUTH_ERRORS, ApiError, responses
 from central_api.interop import fhir_export
@@ -102,7 +102,11 @@ def _practices(session: Session, scope: Scope, practice: str | None, client: str
     if practice is not None:
         if practice not in scope.practice_ids:
             raise deny(
-                session, scope, resource=f"practice:{practice[:64]}", client=client, kind="practice"
+                session,
+                scope,
+                resource=resource_name("practice", practice),
+                client=client,
+                kind="practice",
             )
         return [practice]
     return sorted(scope.practice_ids)

@@ -30,7 +30,7 @@ def sync(
     after: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> JSONResponse:
-    after_seq = decode_cursor(after)
+    after_seq = decode_cursor(session, after)
     scope = scope_for(session, user)
     page = read_page(session, scope, after=after_seq, limit=limit)
     # One audit row per page (the feed carries patient data); the cursor, not ids.

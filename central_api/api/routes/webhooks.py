@@ -12,10 +12,15 @@
   or missing signature is 401 and audited. Only `no-answer`, `busy`, `failed` and
   `canceled` are missed calls (201); other statuses open nothing (200). The same
   `CallSid` twice returns the first answer with `Idempotent-Replayed: true`.
+
+A wrong or missing practice key (or signature) is a 401, audited and counted
+against the source address; past `max_webhook_failures_per_source` in 15
+minutes the address gets 429 with Retry-After, whatever it sends.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
@@ -26,8 +31,10 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from central_api import audit, models
+from central_api import audit, models, throttle
 from central_api.api.deps import SessionDep, SettingsDep
+from central_api.api.routes.auth import source_of
+from central_api.core.config import Settings
 from central_api.errors import ApiError, describe_validation_errors, responses
 from central_api.idempotency import REPLAYED_HEADER
 from central_api.interop import telephony
@@ -38,7 +45,7 @@ from central_api.triggers.missed_call import (
     take_missed_call,
 )
 from central_api.uow import UnitOfWork
-from followup_core.schemas import MissedCallIn, MissedCallOut
+from followup_core.schemas import EARLIEST_YEAR, LATEST_YEAR, MissedCallIn, MissedCallOut
 
 router = APIRouter(prefix="/v1", tags=["webhooks"])
 
@@ -68,7 +75,7 @@ _OPENAPI_EXTRA: dict[str, Any] = {
     }
 }
 _RESPONSES: dict[int | str, dict[str, Any]] = {
-    **responses(401),
+    **responses(401, 429),
     200: {
         "model": MissedCallOut,
         "description": "A provider's callback for a call that was not missed: nothing opened",
@@ -78,6 +85,37 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 
 def _unauthorized(message: str) -> ApiError:
     return ApiError(401, "unauthenticated", message)
+
+
+def webhook_limit(settings: Settings) -> throttle.Limit:
+    """Wrong practice keys or signatures per source address per 15 minutes before the
+    address is held (429)."""
+    return throttle.Limit(
+        "webhook-source", settings.max_webhook_failures_per_source, timedelta(minutes=15)
+    )
+
+
+def _check_held(session: Session, settings: Settings, source: str) -> None:
+    held = throttle.held(session, webhook_limit(settings), source, models.utcnow())
+    session.rollback()
+    if held is not None:
+        raise ApiError(
+            429,
+            "too-many-attempts",
+            "too many wrong practice keys from this address; retry later",
+            {"Retry-After": str(held)},
+        )
+
+
+def _refuse(
+    session: Session, settings: Settings, source: str, *, action: str, resource: str, message: str
+) -> ApiError:
+    """Count a wrong credential against `source`, audit it, and return the 401."""
+    session.rollback()
+    throttle.hit(session, webhook_limit(settings), source, models.utcnow())
+    audit.record(session, actor_id=None, action=action, resource=resource, client="webhook")
+    session.commit()
+    return _unauthorized(message)
 
 
 def _answer(intake: CallIntake) -> JSONResponse:
@@ -98,11 +136,20 @@ def _commit_intake(session: Session, intake: CallIntake) -> None:
     uow.commit()
 
 
-def _json_call(session: Session, practice_key: str | None, raw: bytes) -> JSONResponse:
+def _json_call(
+    session: Session, settings: Settings, source: str, practice_key: str | None, raw: bytes
+) -> JSONResponse:
+    _check_held(session, settings, source)
     practice = practice_for_key(session, practice_key)
     if practice is None:
-        session.rollback()
-        raise _unauthorized("missing or unknown practice key")
+        raise _refuse(
+            session,
+            settings,
+            source,
+            action="webhook.key-refused",
+            resource="practice:?",
+            message="missing or unknown practice key",
+        )
     try:
         body = MissedCallIn.model_validate_json(raw or b"")
     except ValidationError as exc:
@@ -138,6 +185,8 @@ def _field(form: dict[str, str], name: str, *, required: bool = False) -> str | 
 
 def _form_call(
     session: Session,
+    settings: Settings,
+    source: str,
     *,
     url: str,
     raw: bytes,
@@ -145,10 +194,17 @@ def _form_call(
     practice_id: str | None,
     given_signature: str | None,
 ) -> JSONResponse:
+    _check_held(session, settings, source)
     practice = _form_practice(session, practice_key, practice_id)
     if practice is None:
-        session.rollback()
-        raise _unauthorized("missing or unknown practice key")
+        raise _refuse(
+            session,
+            settings,
+            source,
+            action="webhook.key-refused",
+            resource="practice:?",
+            message="missing or unknown practice key",
+        )
     try:
         params = parse_qsl(
             raw.decode("utf-8"), keep_blank_values=True, max_num_fields=200, strict_parsing=False
@@ -159,16 +215,14 @@ def _form_call(
     if account is None or not telephony.signature_ok(
         account.auth_token, url, params, given_signature
     ):
-        session.rollback()
-        audit.record(
+        raise _refuse(
             session,
-            actor_id=None,
+            settings,
+            source,
             action="webhook.bad-signature",
             resource=f"practice:{practice.id}",
-            client="webhook",
+            message="missing or invalid request signature",
         )
-        session.commit()
-        raise _unauthorized("missing or invalid request signature")
     form = dict(params)
     call_sid = _field(form, "CallSid", required=True)
     status = (_field(form, "CallStatus", required=True) or "").lower()
@@ -177,7 +231,11 @@ def _form_call(
     try:
         called_at = telephony.parse_timestamp(_field(form, "Timestamp")) or models.utcnow()
     except ValueError:
-        raise ApiError(422, "invalid-request", "Timestamp: not an RFC 2822 date") from None
+        raise ApiError(
+            422,
+            "invalid-request",
+            f"Timestamp: not an RFC 2822 date in {EARLIEST_YEAR}-{LATEST_YEAR}",
+        ) from None
     if status not in telephony.MISSED_STATUSES:
         session.rollback()
         return JSONResponse(MissedCallOut().model_dump(mode="json"), status_code=200)
@@ -243,7 +301,9 @@ async def post_missed_call(
     raw = await request.body()
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != FORM:
-        return await run_in_threadpool(_json_call, session, practice_key, raw)
+        return await run_in_threadpool(
+            _json_call, session, settings, source_of(request), practice_key, raw
+        )
     url = str(request.url)
     if settings.public_url:
         query = f"?{request.url.query}" if request.url.query else ""
@@ -251,6 +311,8 @@ async def post_missed_call(
     return await run_in_threadpool(
         lambda: _form_call(
             session,
+            settings,
+            source_of(request),
             url=url,
             raw=raw,
             practice_key=practice_key,

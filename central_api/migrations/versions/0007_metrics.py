@@ -1,7 +1,7 @@
 """metrics: attempts carry their practice, tasks their first attempt; period indexes
 
 Revision ID: 0007_metrics
-Revises: 0005_interop
+Revises: 0003_hardening
 Create Date: 2026-11-30
 
 `attempts.practice_id` (copied from the task) lets a period's attempts be counted
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007_metrics"
-down_revision: str | None = "0005_interop"
+down_revision: str | None = "0003_hardening"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
