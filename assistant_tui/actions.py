@@ -350,7 +350,8 @@ AREA_HELP: dict[str, str] = {
         "acknowledgement target. A acknowledges, R resolves with a note."
     ),
     "train": "The training desk (coming with the training work).",
-    "metrics": "The metrics dashboard (coming with the metrics work).",
+    "metrics": "The follow-up figures with trend arrows and charts: p period, g day or week, "
+    "w workflow, x exceptions review (Enter opens the tasks), r reload.",
 }
 
 BY_ID: dict[str, Action] = {action.id: action for action in ACTIONS}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import ssl
 from collections.abc import AsyncGenerator, Callable, Mapping
+from datetime import date
 from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -32,6 +33,7 @@ from backend_client.retries import (
 from backend_client.sse import ReconnectPolicy, SseEvent, event_stream
 from backend_client.urls import check_base_url
 from followup_core.enums import AgentState, EscalationStatus
+from followup_core.metrics import ExceptionsReport, MetricsReport
 from followup_core.schemas import (
     AttemptCreated,
     AttemptIn,
@@ -318,6 +320,54 @@ class ApiClient:
     async def audit(self, after: str | None = None, limit: int = 100) -> AuditPage:
         return await self._model(
             "GET", "/v1/audit", AuditPage, params={"after": after, "limit": limit}
+        )
+
+    async def metrics(
+        self,
+        practice_id: str,
+        start: date,
+        end: date,
+        *,
+        workflow: str | None = None,
+        assistant_id: str | None = None,
+        granularity: str = "day",
+    ) -> MetricsReport:
+        """The follow-up figures of a practice for local days `start`..`end` (inclusive)."""
+        return await self._model(
+            "GET",
+            "/v1/metrics",
+            MetricsReport,
+            params={
+                "practice_id": practice_id,
+                "from": start.isoformat(),
+                "to": end.isoformat(),
+                "workflow": workflow,
+                "assistant_id": assistant_id,
+                "granularity": granularity,
+            },
+        )
+
+    async def metrics_exceptions(
+        self,
+        practice_id: str,
+        start: date,
+        end: date,
+        *,
+        workflow: str | None = None,
+        assistant_id: str | None = None,
+    ) -> ExceptionsReport:
+        """The exceptions review of a practice for local days `start`..`end`."""
+        return await self._model(
+            "GET",
+            "/v1/metrics/exceptions",
+            ExceptionsReport,
+            params={
+                "practice_id": practice_id,
+                "from": start.isoformat(),
+                "to": end.isoformat(),
+                "workflow": workflow,
+                "assistant_id": assistant_id,
+            },
         )
 
     async def missed_call(self, practice_key: str, body: MissedCallIn) -> MissedCallOut:

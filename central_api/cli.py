@@ -1,5 +1,6 @@
 """`assistant-api`: serve, migrate, seed, create-user, audit verify, practice rotate-key,
-and interop's `fhir import`, `import-csv` and `telephony-secret` (`central_api.interop.cli`).
+report, and interop's `fhir import`, `import-csv` and `telephony-secret`
+(`central_api.interop.cli`).
 
 Every failure is one clear line on stderr and a non-zero exit, never a
 traceback. Passwords and tokens are never logged; a generated demo password is
@@ -16,6 +17,7 @@ import os
 import secrets
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import make_url
@@ -98,6 +100,20 @@ def build_parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="audit log tools")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
     audit_sub.add_parser("verify", parents=[db], help="check the audit log's hash chain")
+
+    report = sub.add_parser(
+        "report",
+        parents=[db],
+        help="write a practice's weekly summary as PDF (with charts) or CSV; no patient names",
+    )
+    report.add_argument("--practice", required=True, metavar="ID")
+    report.add_argument("--week", required=True, metavar="YYYY-Www", help="ISO week, e.g. 2026-W48")
+    report.add_argument("--format", required=True, choices=["pdf", "csv"])
+    report.add_argument(
+        "--out",
+        metavar="FILE",
+        help="where to write (default: report-ID-WEEK.pdf|csv; - for stdout)",
+    )
 
     from central_api.interop.cli import add_parsers as add_interop_parsers
 
@@ -312,11 +328,44 @@ def cmd_practice(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from central_api import report
+    from central_api.db import begin_read, make_engine, make_session_factory, migrate
+    from central_api.models import utcnow
+
+    url = _db_url(args.db)
+    migrate(url)
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine)() as session:
+            begin_read(session)
+            try:
+                weekly = report.build(session, args.practice, args.week, utcnow())
+            except report.ReportError as exc:
+                raise CliError(str(exc)) from None
+    finally:
+        engine.dispose()
+    out = args.out or f"report-{args.practice[:32]}-{weekly.week}.{args.format}"
+    if args.format == "csv":
+        text = report.to_csv(weekly)
+        if out == "-":
+            sys.stdout.write(text)
+            return 0
+        Path(out).write_text(text, encoding="utf-8")
+    else:
+        if out == "-":
+            raise CliError("a PDF is written to a file: give --out FILE")
+        report.to_pdf(weekly, Path(out))
+    print(f"wrote {out}")
+    return 0
+
+
 COMMANDS = {
     "serve": cmd_serve,
     "migrate": cmd_migrate,
     "seed": cmd_seed,
     "create-user": cmd_create_user,
+    "report": cmd_report,
 }
 
 

@@ -23,9 +23,11 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    event,
     false,
+    select,
 )
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -166,6 +168,7 @@ class Patient(Base):
 
 class Appointment(Base):
     __tablename__ = "appointments"
+    __table_args__ = (Index("ix_appointments_practice_start", "practice_id", "start_at"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
     practice_id: Mapped[str] = mapped_column(ForeignKey("practices.id"), index=True)
@@ -196,6 +199,9 @@ class Task(Base):
     __table_args__ = (
         Index("ix_tasks_owner_status", "owner_id", "status"),
         Index("ix_tasks_practice_status", "practice_id", "status"),
+        Index("ix_tasks_practice_created", "practice_id", "created_at"),
+        Index("ix_tasks_focus", "focus_id"),
+        Index("ix_tasks_practice_review", "practice_id", "needs_review"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
@@ -220,13 +226,24 @@ class Task(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     lease_holder_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     lease_expires_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # The earliest attempt's start (revision 0007), kept by work.record_attempt: SLA
+    # and callback figures read it instead of aggregating attempts per task.
+    first_attempt_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class Attempt(Base):
     __tablename__ = "attempts"
+    __table_args__ = (
+        Index("ix_attempts_task_started", "task_id", "started_at"),
+        Index("ix_attempts_practice_started", "practice_id", "started_at"),
+        Index("ix_attempts_practice_outcome", "practice_id", "outcome", "started_at", "task_id"),
+    )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # client-generated UUID
     task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id"), index=True)
+    # The task's practice, copied (revision 0007) so the metrics count a period's
+    # attempts on one index range; filled from the task when left unset (see below).
+    practice_id: Mapped[str] = mapped_column(String(64))
     assistant_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
     channel: Mapped[str] = mapped_column(String(16))
     outcome: Mapped[str] = mapped_column(String(64))
@@ -243,9 +260,21 @@ class Attempt(Base):
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+@event.listens_for(Attempt, "before_insert")
+def _attempt_practice(mapper: Any, connection: Connection, target: Attempt) -> None:
+    """An attempt added through the ORM without `practice_id` takes its task's."""
+    if target.practice_id is None:
+        target.practice_id = connection.scalar(
+            select(Task.practice_id).where(Task.id == target.task_id)
+        )
+
+
 class Escalation(Base):
     __tablename__ = "escalations"
-    __table_args__ = (Index("ix_escalations_practice_status", "practice_id", "status"),)
+    __table_args__ = (
+        Index("ix_escalations_practice_status", "practice_id", "status"),
+        Index("ix_escalations_practice_raised", "practice_id", "raised_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     practice_id: Mapped[str] = mapped_column(ForeignKey("practices.id"))

@@ -207,10 +207,13 @@ def record_attempt(
         escalation_id = escalations[0].id
         hold(task)
     touch(task, now)
+    if task.first_attempt_at is None or body.started_at < task.first_attempt_at:
+        task.first_attempt_at = body.started_at
 
     attempt = models.Attempt(
         id=attempt_id,
         task_id=task.id,
+        practice_id=task.practice_id,
         assistant_id=scope.user_id,
         channel=str(body.channel),
         outcome=body.outcome,

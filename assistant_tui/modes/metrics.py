@@ -1,8 +1,19 @@
-"""The metrics dashboard (placeholder until the metrics issue)."""
+"""The metrics mode: the practice's follow-up figures and the exceptions review.
+
+The dashboard itself is `assistant_tui.screens.metrics.MetricsDashboard`; this mode
+hosts it for the signed-in manager, supervisor or admin, reading the API through
+the sync engine's client in the dashboard's workers. The figures are computed on
+the server, never from the local cache, so offline (no sync engine) the mode says
+so, with who is signed in and the link state, like the other placeholders.
+"""
 
 from __future__ import annotations
 
+from textual.app import ComposeResult
+
 from assistant_tui.modes.placeholder import PlaceholderScreen
+from assistant_tui.screens.metrics import MetricsDashboard
+from assistant_tui.widgets.footer import LeanFooter
 
 
 class MetricsScreen(PlaceholderScreen):
@@ -10,8 +21,18 @@ class MetricsScreen(PlaceholderScreen):
     AREAS = ("metrics",)
     TITLE = "Metrics"
     COMING = (
-        "Here managers, supervisors and admins will read the practice's figures: "
-        "tasks worked, contact rate, time to first attempt, SLA attainment, "
-        "escalations by route, and agent time in state. This view arrives with "
-        "the metrics work."
+        "The practice's follow-up figures are computed on the server: this view shows "
+        "them once you are signed in online (offline it has nothing to show)."
     )
+
+    def compose(self) -> ComposeResult:
+        user = self.services.user
+        sync = self.services.sync
+        if sync is None or user is None or not user.practice_ids:
+            yield from super().compose()
+            return
+        # The practice's own "today" would be the server's to say; the clock's UTC date
+        # is at most a day off, and the period keys move the window.
+        today = self.services.clock().date()
+        yield MetricsDashboard(sync.client, user.practice_ids[0], today)
+        yield LeanFooter()

@@ -91,6 +91,8 @@ def require_roles(*roles: Role) -> Callable[[User], Coroutine[Any, Any, User]]:
 
 # Who works tasks (claims, attempts, escalations from a call) and who handles escalations.
 Worker = Annotated[User, Depends(require_roles(Role.ASSISTANT, Role.SUPERVISOR, Role.TRAINER))]
+# Who reads the metrics of a practice.
+MetricsReader = Annotated[User, Depends(require_roles(Role.MANAGER, Role.SUPERVISOR, Role.ADMIN))]
 EscalationHandler = Annotated[
     User, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN, Role.TRAINER))
 ]

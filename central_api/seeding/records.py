@@ -297,14 +297,17 @@ class Generator:
         n_attempts = len(outcomes)
 
         when = created
+        first_attempt_at: datetime | None = None
         for outcome in outcomes:
             when = min(when + timedelta(hours=rng.randint(1, 20)), self.now - timedelta(hours=13))
             reached = outcome != RETRY_OUTCOME and status == TaskStatus.COMPLETED
             promised = reached and "next_step" in _complete_outcome(workflow).requires
+            first_attempt_at = first_attempt_at or when
             self.out.attempts.append(
                 {
                     "id": new_uuid(rng),
                     "task_id": task_id,
+                    "practice_id": practice.id,
                     "assistant_id": owner,
                     "channel": Channel.PHONE.value,
                     "outcome": outcome,
@@ -346,6 +349,7 @@ class Generator:
                 "updated_at": max(created, when),
                 "lease_holder_id": None,
                 "lease_expires_at": None,
+                "first_attempt_at": first_attempt_at,
             }
         )
 

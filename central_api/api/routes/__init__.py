@@ -16,6 +16,7 @@ from central_api.api.routes import (
     fhir,
     health,
     me,
+    metrics,
     practice_setup,
     presence,
     sessions,
@@ -43,4 +44,5 @@ ALL_ROUTERS: list[APIRouter] = [
     fhir.router,
     practice_setup.router,
     training.router,
+    metrics.router,
 ]
