@@ -274,7 +274,9 @@ def test_demo_as_supervisor_opens_the_team_view_not_a_queue(tmp_path: Path) -> N
         assert info["role"] == "supervisor" and info["username"] == "supervisor"
         screen = tmux.wait_text("Team board", within=60)
         tmux.wait_text("Signed in as Sam Supervisor", within=10)
-        assert "Queue" not in screen and "PRIO" not in screen  # no task list as a queue
+        # No task list as a queue: no queue pane, no queue columns, no seeded patient.
+        assert "─ Queue" not in screen and "PRIO" not in screen
+        assert "Ellison, Chen" not in screen
         tmux.send("F8")  # the supervisor's other view
         tmux.wait_text("Metrics", within=20)
         tmux.send("C-q")
