@@ -278,7 +278,7 @@ def test_demo_as_supervisor_opens_the_team_view_not_a_queue(tmp_path: Path) -> N
         assert "─ Queue" not in screen and "PRIO" not in screen
         assert "Ellison, Chen" not in screen
         tmux.send("F8")  # the supervisor's other view
-        tmux.wait_text("Metrics", within=20)
+        tmux.wait_text("metrics", within=20)  # "Follow-up metrics" (or the offline note)
         tmux.send("C-q")
         tmux.wait_for(lambda _s: tmux.pane_dead(), "the demo to exit", within=30)
         assert "Traceback" not in tmux.capture()
