@@ -35,7 +35,7 @@ from sqlalchemy.sql.expression import type_coerce
 from central_api import models
 from central_api.work import calendar_for
 from followup_core import metrics as m
-from followup_core.enums import TERMINAL_STATUSES, TaskStatus, WorkflowId
+from followup_core.enums import TERMINAL_STATUSES, Role, TaskStatus, WorkflowId
 from followup_core.workflow_types import OutcomeEffect
 from followup_core.workflows import WORKFLOWS, workflow
 
@@ -365,6 +365,18 @@ def rescheduled(
         *_attempts_in(practice_id, start, end, f), A.outcome == "rescheduled"
     )
     return list(session.scalars(stmt))
+
+
+def assistants(session: Session, practice_id: str) -> list[m.StaffRef]:
+    """The practice's active assistants (ids and display names), by display name."""
+    U, UP = models.User, models.UserPractice
+    stmt = (
+        select(U.id, U.display_name)
+        .join(UP, UP.user_id == U.id)
+        .where(UP.practice_id == practice_id, U.role == Role.ASSISTANT.value, U.active.is_(True))
+        .order_by(U.display_name, U.id)
+    )
+    return [m.StaffRef(id=uid, display_name=name) for uid, name in session.execute(stmt)]
 
 
 def compute(

@@ -87,9 +87,19 @@ class Figure(_Wire):
     ] = False
 
 
+class StaffRef(_Wire):
+    """An assistant of the practice, for the dashboard's assistant filter (staff, not
+    patients: an id and the name the team knows them by)."""
+
+    id: str
+    display_name: str
+
+
 class MetricsReport(_Wire):
     """The answer of `GET /v1/metrics`: the period is [start 00:00, end + 1 day 00:00)
-    on the practice's wall clock; `as_of` (UTC) is when it was computed."""
+    on the practice's wall clock; `as_of` (UTC) is when it was computed; `today` is the
+    practice's local date at `as_of` (what "today" means for this practice);
+    `assistants` are the practice's active assistants, the values of the assistant filter."""
 
     practice_id: str
     timezone: str
@@ -100,6 +110,8 @@ class MetricsReport(_Wire):
     assistant_id: str | None
     as_of: datetime
     figures: list[Figure]
+    today: date | None = None
+    assistants: list[StaffRef] = []
 
 
 class ExceptionGroup(_Wire):
