@@ -16,6 +16,7 @@ the metrics mode opens) does not pay for them.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -162,5 +163,9 @@ class MetricChart(Vertical):
         high = max(spec.values)
         if spec.unit == "%":
             high = max(high, 1.0)
-        plt.ylim(low, high * 1.1 if high > 0 else 1.0)
+        top = high * 1.1 if high > 0 else 1.0
+        plt.ylim(low, top)
+        if spec.unit == "count":  # whole numbers on the axis, never 0.18 of a referral
+            step = max(1, math.ceil(high / 5))
+            plt.yticks([float(v) for v in range(0, int(high) + step, step)])
         plot.refresh()
