@@ -134,7 +134,7 @@ def _local_clock(session: Session, col: Any, period: m.Period) -> tuple[Any, Any
     shifted: Any = func.datetime(col, f"{offsets[-1][1]:+d} seconds")
     if len(offsets) > 1:
         whens = [
-            (col < nxt.strftime(_STORED), func.datetime(col, f"{o:+d} seconds"))
+            (col < nxt, func.datetime(col, f"{o:+d} seconds"))
             for (_at, o), (nxt, _o) in pairwise(offsets)
         ]
         shifted = case(*whens, else_=shifted)
