@@ -164,8 +164,17 @@ def classify_caller(
 
 
 def normalise_stored(raw: str, region: str | None = DEFAULT_REGION) -> str:
-    """The E.164 spelling to store for a patient's number (`InvalidPhone` if impossible)."""
-    return parse_phone(raw, region).e164
+    """The E.164 spelling to store as a patient's (callback) number.
+
+    Raises `InvalidPhone` unless libphonenumber finds the number valid, not merely
+    possible: an Australian `(03) 3410 5613` read in the US is ten digits
+    (`+10334105613`, possible) but no US area code starts with 0, so nobody could
+    dial it back (issue 11: "numbers that cannot be valid are never stored as callback
+    numbers")."""
+    parsed = parse_phone(raw, region)
+    if not parsed.valid:
+        raise InvalidPhone("not a number in service in its country")
+    return parsed.e164
 
 
 def region_of(phone: str | None, default: str = DEFAULT_REGION) -> str:
