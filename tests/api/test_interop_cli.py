@@ -15,6 +15,14 @@ from tests.api.test_cli import run
 from tests.support.seeded import SqliteTemplate
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "fhir"
+# HL7's R4 examples that refer to each other (ServiceRequest "myringotomy" names a patient
+# on another server, so it is refused on its own: see tests/fixtures/fhir/README.md).
+EXAMPLES = (
+    "Patient-example.json",
+    "Appointment-example.json",
+    "ServiceRequest-lipid.json",
+    "Task-example1.json",
+)
 
 MAPPING = """
 [csv]
@@ -146,7 +154,7 @@ def test_fhir_import_from_a_directory_twice(
     bundle = {
         "resourceType": "Bundle",
         "type": "collection",
-        "entry": [{"resource": json.loads(p.read_text())} for p in sorted(FIXTURES.glob("*.json"))],
+        "entry": [{"resource": json.loads((FIXTURES / name).read_text())} for name in EXAMPLES],
     }
     folder = tmp_path / "in"
     folder.mkdir()
