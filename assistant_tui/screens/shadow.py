@@ -6,10 +6,7 @@ the assistant when their practice tells) and draws the snapshot it answers; each
 content). Task, patient and script come from the supervisor's own cache (which
 holds the practice's records); the mirror says which task, which step and
 branch, whether identity was verified, the outcome key and the form as typed.
-Leaving the screen stops the shadow session. W whispers to the assistant; the
-message line says "not read yet" until the assistant acknowledges it (the server
-tells the sender with a `whisper` event; the screen then checks the whisper's
-status), then "read".
+Leaving the screen stops the shadow session. W whispers to the assistant.
 """
 
 from __future__ import annotations
@@ -92,8 +89,6 @@ class ShadowScreen(Screen[None]):
         self.shown_seq = -1
         self.wanted_seq = 0
         self.error: str | None = None
-        self.whisper_id: str | None = None  # the last whisper sent from this screen
-        self.whisper_read = False
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="shadow"):
@@ -203,6 +198,12 @@ class ShadowScreen(Screen[None]):
         outcome.update("\n".join(outcome_lines(snapshot)))
 
     # --- actions ---------------------------------------------------------------------------
+
+    # The last whisper sent from this screen: the message line says "not read yet" until
+    # the assistant acknowledges it (the server tells the sender with a `whisper` event
+    # carrying only its id; the screen then reads the whisper's status), then "read".
+    whisper_id: str | None = None
+    whisper_read = False
 
     def action_whisper(self) -> None:
         from assistant_tui.screens.supervision import WhisperScreen
