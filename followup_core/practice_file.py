@@ -19,18 +19,19 @@ Limits a practice cannot go beyond, and where they come from:
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from datetime import date, time
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from followup_core.business_time import span_minutes, zone
-from followup_core.enums import Channel, EscalationRoute, FocusKind, Role, WorkflowId
+from followup_core.enums import AgentState, Channel, EscalationRoute, FocusKind, Role, WorkflowId
 from followup_core.holiday_calendars import UnknownCalendar, check_calendar
 from followup_core.scripts import CONTEXT_PLACEHOLDERS, PLACEHOLDER, voicemail_problems
-from followup_core.supervision import DEFAULT_THRESHOLDS, SupervisionSettings
+from followup_core.supervision import DEFAULT_THRESHOLDS, SupervisionSettings, Thresholds
 from followup_core.workflows import WORKFLOWS
 
 RESPONSE_TARGET_MINUTES = (15, 7 * 24 * 60)
@@ -238,29 +239,31 @@ def _default_thresholds() -> dict[str, list[int]]:
     return {str(state): list(steps) for state, steps in DEFAULT_THRESHOLDS.items()}
 
 
+def _agent_state(value: str) -> str:
+    if value not in {s.value for s in AgentState}:
+        known = ", ".join(s.value for s in AgentState)
+        raise ValueError(f"unknown agent state {value!r} (known: {known})")
+    return value
+
+
+def _increasing(steps: list[int]) -> list[int]:
+    if any(b <= a for a, b in itertools.pairwise(steps)):
+        raise ValueError("thresholds must increase")
+    return steps
+
+
 class SupervisionFile(FileModel):
     """[supervision]: whether an assistant is told they are observed (default: told),
     and per agent state the seconds in state at which the team board's colour steps up
-    (ascending, 1 to 86,400 s, at most 6 steps; a state left out keeps the product's
-    defaults, VICIdial's real-time report: see `followup_core.supervision`)."""
+    (increasing, 1 to 86,400 s, at most 6 steps; a state left out keeps the product's
+    defaults, VICIdial's real-time report: see `followup_core.supervision`). The same
+    limits as `SupervisionSettings`, checked per state so a mistake has its own line."""
 
     tell_observed: bool = True
-    thresholds: dict[str, list[int]] = Field(default_factory=_default_thresholds)
-
-    @field_validator("thresholds")
-    @classmethod
-    def _thresholds(cls, value: dict[str, list[int]]) -> dict[str, list[int]]:
-        try:
-            SupervisionSettings.model_validate({"thresholds": value}, strict=False)
-        except ValidationError as exc:
-            raise ValueError(
-                "; ".join(
-                    f"{'.'.join(str(p) for p in e['loc'][1:])}: "
-                    + str(e["msg"]).removeprefix("Value error, ")
-                    for e in exc.errors()
-                )
-            ) from None
-        return value
+    thresholds: dict[
+        Annotated[str, AfterValidator(_agent_state)],
+        Annotated[Thresholds, AfterValidator(_increasing)],
+    ] = Field(default_factory=_default_thresholds)
 
     def settings(self) -> SupervisionSettings:
         """The settings the server stores: the file's thresholds over the defaults."""

@@ -399,8 +399,11 @@ def test_supervision_settings_are_in_the_file_and_one_write_with_the_put(
             json={**got.json(), "tell_observed": True},
         )
         assert put.status_code == 200, put.text
-    # The PUT wrote the same settings the file does: the file now differs, and says so.
-    assert "~ supervision tell_observed: false -> true" in _diff(capsys, db, path)
+    # The PUT wrote the same settings the file does: the file now differs, and says so
+    # (stored -> file), and applying the file puts its value back.
+    assert "~ supervision tell_observed: true -> false" in _diff(capsys, db, path)
+    _apply(capsys, db, path)
+    assert _diff(capsys, db, path).strip() == "no changes"
 
 
 def test_supervision_thresholds_must_increase_and_the_check_names_the_line() -> None:

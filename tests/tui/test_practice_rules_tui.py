@@ -17,7 +17,7 @@ WORDING = "Hello from {practice_name}, please ring {callback_number} when you ca
 def _practice_page(**fields: Any) -> SyncPage:
     """The practice record again, a version later, with `fields` (and scripts that have no
     voicemail of their own, so the practice's wording applies)."""
-    changes = [data.change("practice", {**data.practice(), **fields, "version": 2})]
+    changes = [{**data.change("practice", {**data.practice(), **fields}), "version": 2}]
     for wid in WorkflowId:
         script = {**data.script_record(wid), "voicemail": "", "version": 2}
         changes.append(data.change("script", script))
@@ -54,7 +54,7 @@ async def test_the_voicemail_step_uses_the_practices_wording(make_app: Any, cach
                 {
                     "cursor": "c-3",
                     "has_more": False,
-                    "changes": [data.change("practice", {**data.practice(), "version": 3})],
+                    "changes": [{**data.change("practice", data.practice()), "version": 3}],
                 }
             )
         )
