@@ -66,3 +66,19 @@ async def test_the_voicemail_step_uses_the_practices_wording(make_app: Any, cach
         await settle(pilot)
         shown = text_of(app, "#script-body .script-voicemail")
         assert "Hello, this is Maple Street Family Practice. Please call us back" in shown
+
+
+def test_tasks_cancelled_when_their_workflow_is_turned_off_leave_the_queue(cache: Any) -> None:
+    """What `practice apply` sends when a workflow is turned off (the task cancelled,
+    business status workflow-turned-off) takes the task out of the offline queue."""
+    row = data.TASKS[0]
+    assert row[0] in {r.task_id for r in cache.queue()}
+    cancelled = {
+        **data.task(row, version=2),
+        "status": "cancelled",
+        "business_status": "workflow-turned-off",
+    }
+    body = {"cursor": "c-2", "has_more": False, "changes": [data.change("task", cancelled)]}
+    cache.apply_page(SyncPage.model_validate_json(json.dumps(body)))
+    assert row[0] not in {r.task_id for r in cache.queue()}
+    assert len(cache.queue()) == len(data.TASKS) - 1
