@@ -73,10 +73,9 @@ def session_command(server: str, data_dir: Path, ca_file: str | None = None) -> 
     value such as `$(…)` or `;` stays a literal. Raises `WebOptionError` for a
     NUL byte (no argv can hold one).
     """
-    argv = session_argv(server, data_dir, ca_file)
-    if any("\x00" in arg for arg in argv):
+    if any("\x00" in str(value) for value in (server, data_dir, ca_file or "")):
         raise WebOptionError("an option contains a NUL byte")
-    return shlex.join(argv)
+    return shlex.join(session_argv(server, data_dir, ca_file))
 
 
 def check_listen_host(host: str, *, allow_remote: bool) -> str:
