@@ -78,6 +78,26 @@ SCREEN_JS = """
 """
 
 
+BORDER_COLOR_JS = """
+((needle, border) => {
+  const t = window.__xtermTerminals && window.__xtermTerminals[0];
+  if (!t) return null;
+  const b = t.buffer.active;
+  for (let y = 0; y < t.rows; y++) {
+    const line = b.getLine(b.viewportY + y);
+    if (!line) continue;
+    const text = line.translateToString(true);
+    if (!text.includes(needle)) continue;
+    const x = text.indexOf(border);
+    if (x < 0) return null;
+    const cell = line.getCell(x);
+    return cell.getFgColorMode() + ":" + cell.getFgColor();
+  }
+  return null;
+})
+"""
+
+
 class BrowserUnavailable(RuntimeError):
     """Chromium is not installed or cannot start here (the test skips, saying why)."""
 
@@ -199,6 +219,7 @@ class Page:
         """Navigate to `url` with the terminal hook installed before the page's scripts."""
         await self.call("Page.enable")
         await self.call("Runtime.enable")
+        await self.call("Network.enable")  # websocket frames, for failure messages
         await self.call("Page.addScriptToEvaluateOnNewDocument", source=TERMINAL_HOOK)
         reply = await self.call("Page.navigate", url=url)
         if reply.get("errorText"):
@@ -220,8 +241,22 @@ class Page:
             if screen is not None and predicate(screen):
                 return screen
             if time.monotonic() > deadline:
-                raise BrowserError(f"no {what} within {within:.0f} s; the screen:\n{screen}")
+                raise BrowserError(
+                    f"no {what} within {within:.0f} s; the browser sent {self.sent_frames()[-12:]}"
+                    f"; the screen:\n{screen}"
+                )
             await asyncio.sleep(0.1)  # a poll interval under a deadline, not a wait for an event
+
+    async def border_color(self, needle: str, border: str = "\u258a") -> str | None:
+        """The colour of the first `border` character on the row showing `needle`.
+
+        Textual draws the focused Input's border in the accent colour, so this tells
+        which field has the focus (xterm's cell API: colour mode and value).
+        """
+        value = await self.evaluate(
+            f"{BORDER_COLOR_JS}({json.dumps(needle)}, {json.dumps(border)})"
+        )
+        return None if value is None else str(value)
 
     async def wait_text(self, text: str, *, within: float = 30.0) -> str:
         return await self.wait_for(lambda s: text in s, repr(text), within=within)
@@ -237,6 +272,14 @@ class Page:
         key = {"key": "Enter", "code": "Enter", "windowsVirtualKeyCode": 13}
         await self.call("Input.dispatchKeyEvent", type="keyDown", text="\r", **key)
         await self.call("Input.dispatchKeyEvent", type="keyUp", **key)
+
+    def sent_frames(self) -> list[str]:
+        """What the page sent on its websockets (textual-serve's JSON envelopes)."""
+        return [
+            str(event["params"]["response"]["payloadData"])
+            for event in self.events
+            if event["method"] == "Network.webSocketFrameSent"
+        ]
 
     async def close(self) -> None:
         await self._ws.close()

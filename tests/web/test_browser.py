@@ -7,7 +7,9 @@ The screen is read from xterm.js's buffer (see `tests/web/browser.py`), not from
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -40,7 +42,16 @@ async def sign_in(page: Page, username: str, password: str) -> None:
     await page.wait_text("Sign in to", within=45)
     await page.type_text(username)
     await page.wait_text(username)
+    focused = await page.border_color(username)
+    assert focused is not None and await page.border_color("Password") != focused
     await page.press_enter()
+    # Enter moves the focus to the password field when the App handles it; keys typed
+    # before then would still land in the username. Wait until the password field is
+    # drawn focused (its border in the colour the username's had) before typing.
+    deadline = time.monotonic() + 30
+    while await page.border_color("Password") != focused:
+        assert time.monotonic() < deadline, "the password field never took the focus"
+        await asyncio.sleep(0.1)  # a poll interval under a deadline
     await page.type_text(password)
     # The password field shows one dot per character: proof the keys went there.
     await page.wait_text("•" * len(password))
