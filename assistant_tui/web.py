@@ -13,7 +13,7 @@ What it is not: a TLS server or an authentication layer. It listens on loopback
 given (then it warns: put it behind a TLS-terminating reverse proxy). Against
 other sites in the same browser: the websocket is refused (403) unless its
 `Origin` is this server's own, requests on a loopback listener must name a
-loopback host (`Host`, against DNS rebinding), and pages may not be framed.
+loopback host or the `--public-url` host (`Host`, against DNS rebinding), and pages may not be framed.
 
 The command each websocket runs is built here from a fixed argv (the Python
 running this process, the module, and the validated options), each argument
@@ -144,8 +144,9 @@ def _make_server_class() -> type[Any]:
     class WebServer(Server):
         """textual-serve's Server with the checks this project needs.
 
-        `port` 0 picks a free port; the chosen URL is printed on start
-        ("assistant-tui web: serving on http://127.0.0.1:PORT").
+        `port` 0 picks a free port; the address is printed on start
+        ("assistant-tui web: serving on http://127.0.0.1:PORT; Ctrl+C stops", or
+        "serving on PUBLIC-URL (listening on http://127.0.0.1:PORT)" behind a proxy).
         """
 
         def __init__(
@@ -176,6 +177,8 @@ def _make_server_class() -> type[Any]:
         async def _make_app(self) -> web.Application:
             app = await super()._make_app()
             loopback = self.loopback
+            # Behind a reverse proxy (--public-url) the proxy may pass its own name on.
+            public_host = _origin_of(self.public_url)[1]
 
             @web.middleware
             async def check_host(
@@ -184,7 +187,8 @@ def _make_server_class() -> type[Any]:
             ) -> web.StreamResponse:
                 # A loopback listener answers only to loopback names: a page on another
                 # site whose name was re-pointed at 127.0.0.1 (DNS rebinding) gets 421.
-                if loopback and not is_loopback_host(request.url.host or ""):
+                host = (request.url.host or "").lower()
+                if loopback and not (is_loopback_host(host) or host == public_host):
                     raise web.HTTPMisdirectedRequest(text="not a loopback host name\n")
                 return await handler(request)
 
@@ -234,7 +238,12 @@ def _make_server_class() -> type[Any]:
                 self.sessions -= 1
 
         async def on_startup(self, app: web.Application) -> None:
-            print(f"assistant-tui web: serving on {self.public_url} (Ctrl+C stops)", flush=True)
+            local = f"http://{_url_host(self.host)}:{self.port}"
+            where = "" if local == self.public_url else f" (listening on {local})"
+            print(
+                f"assistant-tui web: serving on {self.public_url}{where}; Ctrl+C stops",
+                flush=True,
+            )
 
         def serve(self, debug: bool = False) -> None:
             """Serve until SIGINT/SIGTERM, on the socket bound in `__init__`."""

@@ -211,12 +211,6 @@ class SessionWebDriver(WebDriver):
         self._app.post_message(messages.ExitApp())
 
     @staticmethod
-    def session_quit_requested() -> bool:
-        """Whether textual-serve asked this session to end (browser gone, stdin closed)."""
-        pump = SessionWebDriver._pump
-        return pump is not None and pump.quit_requested
-
-    @staticmethod
     def end_session() -> None:
         """Tell textual-serve the session is over, so it closes the browser's websocket."""
         if not SessionWebDriver._prelude_written:

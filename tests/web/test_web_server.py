@@ -198,3 +198,20 @@ async def test_one_session_runs_the_sign_in_and_a_second_one_waits_for_a_slot(
             assert time.monotonic() < deadline, "the ended session kept its slot"
             await asyncio.sleep(0.1)  # poll interval under a deadline
     await again.close()
+
+
+async def test_behind_a_proxy_the_public_name_is_served_and_the_page_uses_wss(
+    tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
+    api = f"http://127.0.0.1:{free_port()}"
+    public = "https://vma.example.org"
+    with WebServer(api, tmp_path, "--public-url", public) as proxied:
+        assert proxied.url == public  # what it prints is the address browsers use
+        local = proxied.listening  # the listener itself is still on loopback
+        assert local.startswith("http://127.0.0.1:")
+        async with http.get(local + "/", headers={"Host": "vma.example.org"}) as reply:
+            assert reply.status == 200
+            page = await reply.text()
+        assert 'data-session-websocket-url="wss://vma.example.org/ws"' in page
+        async with http.get(local + "/", headers={"Host": "attacker.example"}) as reply:
+            assert reply.status == 421

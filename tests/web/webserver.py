@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-SERVING = re.compile(r"serving on (http://\S+)")
+SERVING = re.compile(r"serving on (https?://[^\s;]+)(?: \(listening on (http://[^\s)]+)\))?")
 
 
 class WebServerError(RuntimeError):
@@ -49,7 +49,8 @@ class WebServer:
             "PYTHONUNBUFFERED": "1",
         }
         self._proc: subprocess.Popen[bytes] | None = None
-        self.url = ""
+        self.url = ""  # the address browsers use (--public-url, if given)
+        self.listening = ""  # where the server itself listens
 
     def log(self) -> str:
         try:
@@ -71,6 +72,7 @@ class WebServer:
         while time.monotonic() < deadline:
             if match := SERVING.search(self.log()):
                 self.url = match.group(1)
+                self.listening = match.group(2) or self.url
                 return self
             if self._proc.poll() is not None:
                 raise WebServerError(f"exited with {self._proc.returncode}: {self.log()[-2000:]}")
