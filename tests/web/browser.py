@@ -166,16 +166,25 @@ class Chromium:
         async with session.put(endpoint) as reply:
             target = await reply.json()
         url = str(target["webSocketDebuggerUrl"])
-        page = Page(await session.ws_connect(url, max_msg_size=0))
+        page = Page(await session.ws_connect(url, max_msg_size=0), str(target["id"]))
         page.start()
         return page
+
+    async def close_tab(self, session: aiohttp.ClientSession, page: Page) -> None:
+        """Close the tab, as a user closing it would (its websockets go with it)."""
+        await page.close()
+        endpoint = f"http://127.0.0.1:{self.devtools_port}/json/close/{page.target_id}"
+        async with session.get(endpoint) as reply:
+            if reply.status != 200:
+                raise BrowserError(f"closing tab {page.target_id}: HTTP {reply.status}")
 
 
 class Page:
     """One tab over CDP: calls, events and the xterm screen."""
 
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse, target_id: str) -> None:
         self._ws = ws
+        self.target_id = target_id
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self.events: list[dict[str, Any]] = []
@@ -282,6 +291,9 @@ class Page:
         ]
 
     async def close(self) -> None:
+        """Close the DevTools connection (the tab stays open)."""
+        if self._ws.closed:
+            return
         await self._ws.close()
         if self._reader is not None:
             await self._reader

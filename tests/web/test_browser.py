@@ -91,6 +91,14 @@ async def test_manager_signs_in_in_the_browser_and_sees_the_metrics_dashboard(
             await second.type_text(passphrase)
             await second.press_enter()
             await second.wait_text("Follow-up metrics", within=60)
+            assert len(web.session_pids()) == 2  # one App process per browser session
         finally:
             await second.close()
+        # Closing a tab ends its App process (the App quits, logs out and exits).
+        for tab in (page, second):
+            await chromium.close_tab(http, tab)
+        deadline = time.monotonic() + 60
+        while web.session_pids():
+            assert time.monotonic() < deadline, f"sessions left running: {web.session_pids()}"
+            await asyncio.sleep(0.1)  # a poll interval under a deadline
     assert "Traceback" not in web.log()

@@ -58,6 +58,29 @@ class WebServer:
         except OSError:
             return ""
 
+    def session_pids(self) -> list[int]:
+        """Live App session processes this server started (its process group, from /proc)."""
+        if self._proc is None:
+            return []
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            # Fields after the ")" that ends the command name: state, ppid, pgrp, ...
+            fields = stat.rsplit(")", 1)[1].split()
+            alive = fields[0] not in ("Z", "X")
+            # The Python process itself (argv holds the module name as one argument),
+            # not the `sh -c "…"` that textual-serve may leave in front of it.
+            is_session = b"assistant_tui.web_session" in cmdline.split(b"\0")
+            if alive and int(fields[2]) == self._proc.pid and is_session:
+                pids.append(int(entry.name))
+        return pids
+
     def __enter__(self) -> WebServer:
         with self.log_path.open("wb") as log:
             self._proc = subprocess.Popen(
