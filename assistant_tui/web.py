@@ -23,6 +23,7 @@ quoted with `shlex.join`, so no option value can reach the shell as syntax.
 from __future__ import annotations
 
 import argparse
+import gc
 import ipaddress
 import shlex
 import socket
@@ -194,7 +195,14 @@ def _make_server_class() -> type[Any]:
 
             app.middlewares.append(check_host)
             app.on_response_prepare.append(self._headers)
+            app.on_cleanup.append(self._collect_ended_sessions)
             return app
+
+        async def _collect_ended_sessions(self, app: web.Application) -> None:
+            # textual-serve never closes an ended session's subprocess transport; asyncio
+            # closes it when it is garbage-collected, which after the loop has closed
+            # prints "Event loop is closed" tracebacks. Collect while the loop still runs.
+            gc.collect()
 
         async def _headers(self, request: web.Request, response: web.StreamResponse) -> None:
             response.headers["X-Frame-Options"] = "DENY"
