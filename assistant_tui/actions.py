@@ -278,6 +278,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("supervise.filter", "f", "cycle_filter", "Filter", detail="Next filter"),
     # Shadowing one assistant.
     Action("shadow.whisper", "w", "whisper", "Whisper"),
+    Action("shadow.pane", "f7", "next_pane", "Pane", detail="Next pane where not all fit"),
     Action("shadow.close", "escape,ctrl+g", "close", "Stop shadowing"),
     # The escalation inbox.
     Action("inbox.acknowledge", "a", "acknowledge", "Acknowledge"),
@@ -342,8 +343,10 @@ AREA_HELP: dict[str, str] = {
         "R reassigns, T sets a state; Q shows the queue board, I the escalation inbox."
     ),
     "shadow": (
-        "The assistant's panes as they work, read-only; their current step is "
-        "highlighted. They are told you are watching when their practice tells."
+        "The assistant's four panes as they work, read-only: their queue (the task "
+        "they have open marked), the script with their current step highlighted, the "
+        "patient and the outcome as typed. F7 switches the pane on a narrow terminal. "
+        "They are told you are watching when their practice tells."
     ),
     "inbox": (
         "Escalations, oldest acknowledgement due first; OVERDUE is past the route's "

@@ -116,14 +116,7 @@ class ReassignScreen(SupervisorDialog):
 
     @work(thread=True, exit_on_error=False)
     def load_tasks(self) -> None:
-        cache = self.services.cache
-        rows = []
-        for row in cache.queue():
-            task = cache.task(row.task_id)
-            if task is not None and task.owner_id == self.member.user_id:
-                rows.append(row)
-            if len(rows) >= self.MAX_ROWS:
-                break
+        rows = self.services.cache.owner_queue(self.member.user_id, self.MAX_ROWS)
         self.app.call_from_thread(self._show_tasks, rows)
 
     def _show_tasks(self, rows: list[Any]) -> None:
