@@ -113,6 +113,18 @@ def post_session_events(
     session: SessionDep,
     request: Request,
 ) -> MirrorAccepted:
+    """One batch of mirror events, merged into the caller's snapshot (all or nothing).
+
+    Flood guard: a token bucket per user and API process, checked before the batch
+    is merged (O(1) under one lock), so a flooding client costs no more than its own
+    sign-in check and never refuses anyone else's batches (each user has their own
+    bucket). Limits:
+    `ASSISTANT_API_MIRROR_BATCHES_PER_SECOND` batches a second on average (default
+    10) with bursts of `ASSISTANT_API_MIRROR_BURST` (default 30); a workspace sends at
+    most 4 a second. Over the limit: 429 `too-many-events` with Retry-After
+    (seconds), and nothing of that batch is applied. With N API processes a client
+    spreading its flood over all of them gets at most N times the rate.
+    """
     session.close()  # nothing more to read: do not hold a connection while merging
     wait = guard.take(user.id)
     if wait:
