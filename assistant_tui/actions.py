@@ -284,7 +284,9 @@ ACTIONS: tuple[Action, ...] = (
     Action("inbox.acknowledge", "a", "acknowledge", "Acknowledge"),
     Action("inbox.resolve", "r", "resolve", "Resolve"),
     Action("inbox.overdue", "o", "toggle_overdue", "Overdue only"),
+    Action("inbox.route", "g", "cycle_route", "Route", detail="Show the next route only"),
     Action("inbox.next_page", "n", "next_page", "Next page"),
+    Action("inbox.first_page", "p", "first_page", "First page"),
     Action("inbox.close", "escape,ctrl+g", "close", "Back"),
     # Supervisor dialogs.
     Action("dialog.cancel", "escape,ctrl+g", "cancel", "Cancel"),
@@ -350,7 +352,8 @@ AREA_HELP: dict[str, str] = {
     ),
     "inbox": (
         "Escalations, oldest acknowledgement due first; OVERDUE is past the route's "
-        "acknowledgement target. A acknowledges, R resolves with a note."
+        "acknowledgement target. A acknowledges, R resolves with a note, O shows only "
+        "the overdue, G one route at a time, N the next page, P the first."
     ),
     "train": "The training desk (coming with the training work).",
     "metrics": "The follow-up figures with trend arrows and charts: p period, g day or week, "

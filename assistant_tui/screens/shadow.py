@@ -139,7 +139,10 @@ class ShadowScreen(Screen[None]):
     def on_mount(self) -> None:
         pane = self.query_one("#shadow-queue", QueuePane)
         pane.border_title = f"Queue of {self.subject_name}"
-        pane.queue_list.can_focus = False  # read-only: the cursor follows the assistant
+        # Read-only: the cursor follows the assistant, and no key types into the
+        # pane's (hidden) filter field, so W, F7 and Esc always reach this screen.
+        for widget in pane.query("*"):
+            widget.can_focus = False
         self.set_focus(None)
         self.query_one("#shadow-outcome", Static).border_title = "Outcome (as typed)"
         self.add_class(f"view-{self.view}")

@@ -283,6 +283,17 @@ def test_escalation_inbox(snap_compare: Any, make_app: Any) -> None:
     assert snap_compare(make_app("supervisor"), terminal_size=SIZE, run_before=run_before)
 
 
+def test_escalation_inbox_at_80x24(snap_compare: Any, make_app: Any) -> None:
+    from assistant_tui.screens.supervision import InboxScreen
+
+    async def run_before(pilot: Any) -> None:
+        await settle(pilot)
+        pilot.app.push_screen(InboxScreen(FixedAnswers(), {PRACTICE_ID: "Hudson Valley"}))  # type: ignore[arg-type]
+        await settle(pilot)
+
+    assert snap_compare(make_app("supervisor"), terminal_size=(80, 24), run_before=run_before)
+
+
 def test_whisper_strip_and_observed_by(snap_compare: Any, make_app: Any) -> None:
     from assistant_tui.modes.workspace_live import WhisperStrip
 
