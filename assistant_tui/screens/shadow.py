@@ -92,6 +92,24 @@ def session_lines(name: str, snapshot: SessionSnapshot | None) -> list[str]:
     ]
 
 
+def session_pane_lines(name: str, snapshot: SessionSnapshot | None) -> list[str]:
+    """The same facts as `session_lines`, one per line, for a narrow session pane."""
+    if snapshot is None:
+        return [f"[b]{escape(name)}[/b]", "connecting…"]
+    state = snapshot.state.agent_state
+    watchers = ", ".join(o.display_name for o in snapshot.observers) or "-"
+    told = "told" if snapshot.told else "not told"
+    return [
+        f"[b]{escape(name)}[/b]",
+        f"Session: [b]{snapshot.status.value.upper()}[/b]",
+        f"Agent state: {escape(str(state) if state else '-')}",
+        f"Observed by: {escape(watchers)} ({told})",
+        f"Mirror #{snapshot.seq}",
+        "",
+        "[dim]Read-only. W whispers, Esc stops shadowing.[/dim]",
+    ]
+
+
 class MirrorScriptPane(ScriptPane, can_focus=False, inherit_bindings=False):
     """The script pane, read-only: the step shown is the assistant's, not ours to move."""
 
@@ -123,7 +141,7 @@ class ShadowScreen(Screen[None]):
         return self._tz.get(practice_id, "UTC")
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="shadow-session")
+        yield Static("", id="shadow-strip")
         yield Static("", id="shadow-tabs")
         with Horizontal(id="shadow"):
             yield QueuePane(self.services.clock, self._tz_for, id="shadow-queue")
@@ -137,19 +155,28 @@ class ShadowScreen(Screen[None]):
         yield LeanFooter()
 
     def on_mount(self) -> None:
-        pane = self.query_one("#shadow-queue", QueuePane)
-        pane.border_title = f"Queue of {self.subject_name}"
-        # Read-only: the cursor follows the assistant, and no key types into the
-        # pane's (hidden) filter field, so W, F7 and Esc always reach this screen.
-        for widget in pane.query("*"):
-            widget.can_focus = False
-        self.set_focus(None)
+        pane = self._queue_pane
+        if pane is not None:
+            pane.border_title = f"Queue of {self.subject_name}"
+            # Read-only: the cursor follows the assistant, and no key types into the
+            # pane's (hidden) filter field, so W, F7 and Esc always reach this screen.
+            for widget in pane.query("*"):
+                widget.can_focus = False
+            self.set_focus(None)
         self.query_one("#shadow-outcome", Static).border_title = "Outcome (as typed)"
         self.add_class(f"view-{self.view}")
         self._draw_session()
         self.update_layout()
         self.start()
-        self.load_queue()
+        if pane is not None:
+            self.load_queue()
+
+    @property
+    def _queue_pane(self) -> QueuePane | None:
+        """The assistant's queue pane (a subclass laying out its own panes may have none)."""
+        found = self.query("#shadow-queue")
+        pane = found.first() if found else None
+        return pane if isinstance(pane, QueuePane) else None
 
     # --- layout by width --------------------------------------------------------------
 
@@ -163,9 +190,11 @@ class ShadowScreen(Screen[None]):
 
     def update_layout(self) -> None:
         """Set the layout class and the pane tabs (shown where not every pane fits)."""
+        if self._queue_pane is None:
+            return  # a subclass with its own layout
         kind = self.layout_kind
         for other in SHADOW_VIEWS:
-            self.set_class(other == kind, f"-{other}")
+            self.set_class(other == kind, f"-shadow-{other}")
         views = SHADOW_VIEWS[kind]
         tabs = self.query_one("#shadow-tabs", Static)
         tabs.display = bool(views)
@@ -213,13 +242,19 @@ class ShadowScreen(Screen[None]):
             return
         self._tz.update(zones)
         self.queue_rows = rows
-        self.query_one("#shadow-queue", QueuePane).set_rows(rows)
+        pane = self._queue_pane
+        if pane is None:
+            return
+        pane.set_rows(rows)
         self._mark_current()
         self.queue_loads += 1
 
     def _mark_current(self) -> None:
         """Mark the task the assistant has open and put the queue's cursor on it."""
-        queue = self.query_one("#shadow-queue", QueuePane).queue_list
+        pane = self._queue_pane
+        if pane is None:
+            return
+        queue = pane.queue_list
         task_id = self.snapshot.state.task_id if self.snapshot is not None else None
         if self.snapshot is not None and self.snapshot.status.value != "active":
             task_id = None
@@ -234,7 +269,7 @@ class ShadowScreen(Screen[None]):
         Any changed task may have been given to or taken from this assistant
         (the feed row does not say whose it was), so any change re-reads.
         """
-        if full or task_ids:
+        if (full or task_ids) and self._queue_pane is not None:
             self.load_queue()
 
     # --- server -------------------------------------------------------------------------
@@ -290,9 +325,13 @@ class ShadowScreen(Screen[None]):
         self.query_one("#shadow-message", Static).update(escape(text))
 
     def _draw_session(self) -> None:
-        self.query_one("#shadow-session", Static).update(
-            "\n".join(session_lines(self.subject_name, self.snapshot))
-        )
+        strip = self.query("#shadow-strip")
+        if strip:
+            text = "\n".join(session_lines(self.subject_name, self.snapshot))
+            strip.first(Static).update(text)
+        else:  # a subclass's session pane (see `session_pane_lines`)
+            text = "\n".join(session_pane_lines(self.subject_name, self.snapshot))
+            self.query_one("#shadow-session", Static).update(text)
 
     def _draw(self) -> None:
         from assistant_tui.widgets.script.shown import shown_script
