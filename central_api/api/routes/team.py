@@ -24,7 +24,7 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy import and_, or_, select
 
 from central_api import models
-from central_api.access import task_for
+from central_api.access import audit_access, not_found, scope_for, task_for
 from central_api.api.deps import ClientDep, SessionDep, SettingsDep, require_roles
 from central_api.api.routes.sessions import ObserverUser, StoreDep
 from central_api.assignment import reassign
@@ -289,10 +289,10 @@ def escalation_inbox(
     responses=responses(404),
     summary="A practice's supervision settings (told when observed; colour thresholds)",
 )
-def get_settings(
-    practice_id: str, user: ObserverUser, session: SessionDep, client: ClientDep
-) -> SupervisionSettings:
-    InScope(session, user, client=client).practices(practice_id)
+def get_settings(practice_id: str, user: ObserverUser, session: SessionDep) -> SupervisionSettings:
+    scope = scope_for(session, user)
+    if practice_id not in scope.practice_ids:
+        raise not_found("practice")
     out = settings_for(session, [practice_id])[practice_id]
     session.commit()
     return out
@@ -312,23 +312,30 @@ def put_settings(
     session: SessionDep,
     client: ClientDep,
 ) -> SupervisionSettings:
-    with scoped_write(session, user, client=client) as caller:
-        caller.practices(practice_id)
-        row = session.get(models.PracticeSupervision, practice_id)
-        thresholds = {str(k): list(v) for k, v in body.thresholds.items()}
-        if row is None:
-            row = models.PracticeSupervision(
-                practice_id=practice_id,
-                tell_observed=body.tell_observed,
-                thresholds=thresholds,
-                updated_at=models.utcnow(),
-            )
-            session.add(row)
-        else:
-            row.tell_observed = body.tell_observed
-            row.thresholds = thresholds
-            row.updated_at = models.utcnow()
-        caller.audit("practice.supervision", f"practice:{practice_id}")
-        session.flush()
-        out = settings_for(session, [practice_id])[practice_id]
+    scope = scope_for(session, user)
+    if practice_id not in scope.practice_ids:
+        raise not_found("practice")
+    row = session.get(models.PracticeSupervision, practice_id)
+    thresholds = {str(k): list(v) for k, v in body.thresholds.items()}
+    if row is None:
+        row = models.PracticeSupervision(
+            practice_id=practice_id,
+            tell_observed=body.tell_observed,
+            thresholds=thresholds,
+            updated_at=models.utcnow(),
+        )
+        session.add(row)
+    else:
+        row.tell_observed = body.tell_observed
+        row.thresholds = thresholds
+        row.updated_at = models.utcnow()
+    audit_access(
+        session,
+        scope,
+        action="practice.supervision",
+        resource=f"practice:{practice_id}",
+        client=client,
+    )
+    out = settings_for(session, [practice_id])[practice_id]
+    session.commit()
     return out
