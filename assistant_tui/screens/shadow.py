@@ -263,13 +263,44 @@ class ShadowScreen(Screen[None]):
             queue.select(task_id)
         queue.refresh()
 
-    def feed_changed(self, task_ids: frozenset[str], full: bool) -> None:
-        """The supervisor's cache took a feed pull: re-read the queue if it can have moved.
+    CHANGED_CHECK_MAX = 200  # more changed tasks than this in one pull: just re-read
 
-        Any changed task may have been given to or taken from this assistant
-        (the feed row does not say whose it was), so any change re-reads.
+    def feed_changed(self, task_ids: frozenset[str], full: bool) -> None:
+        """The supervisor's cache took a feed pull: re-read the queue if it moved.
+
+        It moved if a changed task is in the pane now (finished, or given away) or
+        is the assistant's now (given to them, new). Those few tasks are read by
+        id first, since a whole re-read scans every open task of the cache.
         """
-        if (full or task_ids) and self._queue_pane is not None:
+        if self._queue_pane is None or not (full or task_ids):
+            return
+        if full or len(task_ids) > self.CHANGED_CHECK_MAX:
+            self.load_queue()
+        else:
+            self.check_changed(task_ids)
+
+    @work(group="shadow-changed", exit_on_error=False)
+    async def check_changed(self, task_ids: frozenset[str]) -> None:
+        import asyncio
+
+        shown = {r.task_id for r in self.queue_rows}
+        if task_ids & shown:
+            self.load_queue()
+            return
+        cache = self.services.cache
+
+        def theirs() -> bool:
+            for task_id in task_ids:
+                task = cache.task(task_id)
+                if task is not None and task.owner_id == self.subject_id:
+                    return True
+            return False
+
+        try:
+            moved = await asyncio.to_thread(theirs)
+        except Exception:  # the cache is closing: the next change tries again
+            return
+        if moved:
             self.load_queue()
 
     # --- server -------------------------------------------------------------------------
