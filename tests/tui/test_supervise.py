@@ -122,7 +122,7 @@ async def test_board_shadow_whisper_and_inbox(
                 assert queue.open_task_id == task_id
                 assert queue.highlighted_task_id == task_id
                 # Live: a task given to Ben leaves her queue pane.
-                ben = next(u for u in summary["users"] if u["username"] == "ben.okafor")
+                ben = live_api.user("ben.okafor")
                 with _assistant(server, password, "supervisor") as boss:
                     moved = boss.post(
                         "/v1/team/reassign", json={"task_ids": [own[-1]], "to_user_id": ben["id"]}

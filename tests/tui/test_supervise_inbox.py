@@ -11,9 +11,7 @@ from the server.
 
 from __future__ import annotations
 
-import secrets
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,29 +19,10 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.pilot import until
 from tests.support.server import ApiServer
-from tests.tui.test_supervise import until
+from tests.tui.conftest import LiveApi
 from tests.tui.test_work_a_task import SIZE
-
-
-@pytest.fixture
-def seeded(tmp_path: Path) -> Iterator[tuple[ApiServer, dict[str, Any], str, str]]:
-    from central_api.db import make_engine, make_session_factory, migrate
-    from central_api.seed import seed_database
-
-    url = f"sqlite:///{tmp_path / 'api.db'}"
-    migrate(url)
-    engine = make_engine(url)
-    password = secrets.token_urlsafe(12)
-    with make_session_factory(engine)() as session:
-        summary = seed_database(session, size=60, demo_password=password)
-    engine.dispose()
-    server = ApiServer(url, env={"ASSISTANT_API_TRIGGER_INTERVAL": "0"})
-    server.start()
-    try:
-        yield server, summary, password, url
-    finally:
-        server.stop()
 
 
 def _client(server: ApiServer, password: str, username: str) -> httpx.Client:
@@ -96,7 +75,7 @@ def _make_overdue(url: str, escalation_id: str) -> None:
 
 @pytest.mark.slow
 async def test_the_inbox_pages_filters_acknowledges_and_resolves(
-    seeded: tuple[ApiServer, dict[str, Any], str, str], tmp_path: Path, passphrase: str
+    live_api: LiveApi, tmp_path: Path, passphrase: str
 ) -> None:
     from assistant_tui.app import AssistantApp
     from assistant_tui.modes.supervise import SuperviseScreen
@@ -105,8 +84,9 @@ async def test_the_inbox_pages_filters_acknowledges_and_resolves(
     from local_cache import LocalCache, SyncEngine
     from local_cache.keys import MemoryKeyring
 
-    server, summary, password, url = seeded
-    ava = next(u for u in summary["users"] if u["username"] == "ava.lindqvist")
+    server, password = live_api.server, live_api.password
+    url = f"sqlite:///{live_api.db_path}"
+    ava = live_api.user("ava.lindqvist")
     tasks = _open_tasks_of(url, ava["id"], 5)
     assert len(tasks) == 5
     routes = ["clinical", "billing", "billing", "billing", "complaint"]

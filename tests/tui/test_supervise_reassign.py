@@ -15,9 +15,8 @@ at the time of the call) while the task leaves her queue.
 
 from __future__ import annotations
 
-import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,29 +25,10 @@ import pytest
 
 from tests.client.faults import OfflineSwitchTransport
 from tests.support.server import ApiServer
+from tests.tui.conftest import LiveApi
 from tests.tui.test_work_a_task import SIZE
 
 DEADLINE = 45.0  # seconds; the machine is shared and loaded
-
-
-@pytest.fixture
-def seeded(tmp_path: Path) -> Iterator[tuple[ApiServer, dict[str, Any], str]]:
-    from central_api.db import make_engine, make_session_factory, migrate
-    from central_api.seed import seed_database
-
-    url = f"sqlite:///{tmp_path / 'api.db'}"
-    migrate(url)
-    engine = make_engine(url)
-    password = secrets.token_urlsafe(12)
-    with make_session_factory(engine)() as session:
-        summary = seed_database(session, size=100, demo_password=password)
-    engine.dispose()
-    server = ApiServer(url, env={"ASSISTANT_API_TRIGGER_INTERVAL": "0"})
-    server.start()
-    try:
-        yield server, summary, password
-    finally:
-        server.stop()
 
 
 async def until(pilots: list[Any], condition: Callable[[], bool], what: str) -> None:
@@ -72,7 +52,7 @@ def _api(server: ApiServer, password: str, username: str) -> httpx.Client:
 
 @pytest.mark.slow
 async def test_reassignment_moves_rows_between_two_workspaces_and_forced_state(
-    seeded: tuple[ApiServer, dict[str, Any], str], tmp_path: Path, passphrase: str
+    live_api: LiveApi, tmp_path: Path, passphrase: str
 ) -> None:
     from textual.widgets import OptionList, SelectionList
 
@@ -83,9 +63,8 @@ async def test_reassignment_moves_rows_between_two_workspaces_and_forced_state(
     from local_cache import LocalCache, SyncEngine
     from local_cache.keys import MemoryKeyring
 
-    server, summary, password = seeded
-    users = {u["username"]: u for u in summary["users"]}
-    ava_id, ben_id = users["ava.lindqvist"]["id"], users["ben.okafor"]["id"]
+    server, password = live_api.server, live_api.password
+    ava_id, ben_id = live_api.user("ava.lindqvist")["id"], live_api.user("ben.okafor")["id"]
 
     def cache_for(name: str) -> Any:
         return LocalCache.open(tmp_path / name, name, passphrase, keyring_backend=MemoryKeyring())
