@@ -288,6 +288,70 @@ ACTIONS: tuple[Action, ...] = (
     Action("inbox.next_page", "n", "next_page", "Next page"),
     Action("inbox.first_page", "p", "first_page", "First page"),
     Action("inbox.close", "escape,ctrl+g", "close", "Back"),
+    # The metrics dashboard (issue 10). Letters are free here: no outcome keys.
+    Action(
+        "metrics.practice",
+        "c",
+        "cycle_practice",
+        "Practice",
+        palette=True,
+        detail="Show the next of your practices",
+    ),
+    Action(
+        "metrics.period",
+        "p",
+        "cycle_period",
+        "Period",
+        palette=True,
+        detail="Last 7, 30, 90 or 365 days, ending on the practice's today",
+    ),
+    Action(
+        "metrics.granularity",
+        "g",
+        "toggle_granularity",
+        "Day/week",
+        palette=True,
+        detail="Buckets of the series: the practice's local days or ISO weeks",
+    ),
+    Action(
+        "metrics.workflow",
+        "w",
+        "cycle_workflow",
+        "Workflow",
+        palette=True,
+        detail="All workflows, or the next one",
+    ),
+    Action(
+        "metrics.assistant",
+        "a",
+        "cycle_assistant",
+        "Assistant",
+        palette=True,
+        detail="All assistants, or the next of the practice's",
+    ),
+    Action(
+        "metrics.summary",
+        "s",
+        "toggle_summary",
+        "Daily/weekly",
+        palette=True,
+        detail="The summary of the practice's today, or of its last seven days",
+    ),
+    Action(
+        "metrics.exceptions",
+        "x",
+        "exceptions",
+        "Exceptions",
+        palette=True,
+        detail="Recurring reasons, repeated failed contact, conflicts, tasks past target",
+    ),
+    Action(
+        "metrics.reload", "r", "reload", "Reload", palette=True, detail="Read the figures again"
+    ),
+    # The exceptions review and the tasks behind one of its lines.
+    Action("exceptions.open", "enter", "open", "Open list"),
+    Action("exceptions.back", "escape,ctrl+g", "app.pop_screen", "Back"),
+    Action("drilldown.back", "escape,ctrl+g", "app.pop_screen", "Back"),
     # Supervisor dialogs.
     Action("dialog.cancel", "escape,ctrl+g", "cancel", "Cancel"),
     # Modals.
@@ -313,6 +377,9 @@ AREA_TITLES: dict[str, str] = {
     "supervise": "Team board",
     "shadow": "Shadowing",
     "inbox": "Escalation inbox",
+    "metrics": "Follow-up metrics",
+    "exceptions": "Exceptions review",
+    "drilldown": "Tasks behind an exception",
 }
 
 AREA_HELP: dict[str, str] = {
@@ -356,8 +423,18 @@ AREA_HELP: dict[str, str] = {
         "the overdue, G one route at a time, N the next page, P the first."
     ),
     "train": "The training desk (coming with the training work).",
-    "metrics": "The follow-up figures with trend arrows and charts: p period, g day or week, "
-    "w workflow, x exceptions review (Enter opens the tasks), r reload.",
+    "metrics": (
+        "The practice's follow-up figures, each with its definition, a trend arrow "
+        "against the previous bucket and a chart of the highlighted figure. Days, "
+        "weeks and 'today' are the practice's own (its time zone), not UTC. The "
+        "filters are keys: practice, period, day or week buckets, workflow, "
+        "assistant; the summary shows the practice's today or its last seven days; "
+        "the exceptions review lists what needs a manager, and Enter on a line opens "
+        "the tasks behind it."
+    ),
+    "exceptions": "Recurring escalation reasons, repeated failed contact, conflicts "
+    "needing attention and tasks past their target. Enter opens the tasks behind a line.",
+    "drilldown": "The tasks behind one line of the exceptions review (ids, not names).",
 }
 
 BY_ID: dict[str, Action] = {action.id: action for action in ACTIONS}

@@ -16,6 +16,7 @@ from assistant_tui.screens.attention import AttentionScreen
 from assistant_tui.screens.escalation import EscalationScreen
 from assistant_tui.screens.help import HelpScreen
 from assistant_tui.screens.lock import LockScreen
+from assistant_tui.screens.metrics import ExceptionsScreen, MetricsDashboard, TaskListScreen
 from assistant_tui.screens.red_flag import RedFlagScreen
 from assistant_tui.screens.shadow import ShadowScreen
 from assistant_tui.screens.supervision import InboxScreen, SupervisorDialog
@@ -35,6 +36,9 @@ BOUND = [
     InboxScreen,
     SupervisorDialog,
     AttentionScreen,
+    MetricsDashboard,
+    ExceptionsScreen,
+    TaskListScreen,
 ]
 
 
