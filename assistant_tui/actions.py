@@ -278,12 +278,15 @@ ACTIONS: tuple[Action, ...] = (
     Action("supervise.filter", "f", "cycle_filter", "Filter", detail="Next filter"),
     # Shadowing one assistant.
     Action("shadow.whisper", "w", "whisper", "Whisper"),
+    Action("shadow.pane", "f7", "next_pane", "Pane", detail="Next pane where not all fit"),
     Action("shadow.close", "escape,ctrl+g", "close", "Stop shadowing"),
     # The escalation inbox.
     Action("inbox.acknowledge", "a", "acknowledge", "Acknowledge"),
     Action("inbox.resolve", "r", "resolve", "Resolve"),
     Action("inbox.overdue", "o", "toggle_overdue", "Overdue only"),
+    Action("inbox.route", "g", "cycle_route", "Route", detail="Show the next route only"),
     Action("inbox.next_page", "n", "next_page", "Next page"),
+    Action("inbox.first_page", "p", "first_page", "First page"),
     Action("inbox.close", "escape,ctrl+g", "close", "Back"),
     # The metrics dashboard (issue 10). Letters are free here: no outcome keys.
     Action(
@@ -409,12 +412,15 @@ AREA_HELP: dict[str, str] = {
         "R reassigns, T sets a state; Q shows the queue board, I the escalation inbox."
     ),
     "shadow": (
-        "The assistant's panes as they work, read-only; their current step is "
-        "highlighted. They are told you are watching when their practice tells."
+        "The assistant's four panes as they work, read-only: their queue (the task "
+        "they have open marked), the script with their current step highlighted, the "
+        "patient and the outcome as typed. F7 switches the pane on a narrow terminal. "
+        "They are told you are watching when their practice tells."
     ),
     "inbox": (
         "Escalations, oldest acknowledgement due first; OVERDUE is past the route's "
-        "acknowledgement target. A acknowledges, R resolves with a note."
+        "acknowledgement target. A acknowledges, R resolves with a note, O shows only "
+        "the overdue, G one route at a time, N the next page, P the first."
     ),
     "train": "The training desk (coming with the training work).",
     "metrics": (

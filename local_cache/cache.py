@@ -179,6 +179,10 @@ class LocalCache:
         """See `CacheReads.queue`."""
         return self.reads.queue()
 
+    def owner_queue(self, owner_id: str, limit: int = 2000) -> list[QueueRow]:
+        """See `CacheReads.owner_queue`."""
+        return self.reads.owner_queue(owner_id, limit)
+
     def queue_row(self, task_id: str) -> QueueRow | None:
         """See `CacheReads.queue_row`."""
         return self.reads.queue_row(task_id)

@@ -16,6 +16,7 @@ the filter.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -28,6 +29,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Static
 
 from assistant_tui import actions
+from assistant_tui.cells import clip, fit
 from assistant_tui.messages import FeedChanged
 from assistant_tui.modes.base import ModeScreen
 from assistant_tui.modes.placeholder import connection_text
@@ -101,55 +103,128 @@ def filter_members(members: list[TeamMember], key: str) -> list[TeamMember]:
     return list(members)
 
 
-def member_cells(member: TeamMember, now: datetime) -> list[Text | str]:
-    """One board row: name, state, time in state (coloured by level), task, counts, who watches."""
+def ago(seconds: int) -> str:
+    """How long ago, compact for the Seen column: 'now', '12m ago', '5h04 ago', '3d ago'."""
+    seconds = max(0, seconds)
+    if seconds < 60:
+        return "now"
+    if seconds < 3600:
+        return f"{seconds // 60}m ago"
+    if seconds < 86400:
+        hours, rest = divmod(seconds, 3600)
+        return f"{hours}h{rest // 60:02d} ago"
+    return f"{seconds // 86400}d ago"
+
+
+@dataclass(frozen=True)
+class BoardColumn:
+    """One team-board column: `width` in cells, shown from `min_width` terminal columns."""
+
+    key: str
+    title: str
+    width: int
+    min_width: int = 0
+
+
+# In display order. Everything fits at 80 columns but handled/attempts, last seen
+# and observers (shown from 100 and 120); from 120 the task column adds its SLA.
+# Each column costs its width plus 2 cells of padding.
+BOARD_COLUMNS: tuple[BoardColumn, ...] = (
+    BoardColumn("name", "Assistant", 16),
+    BoardColumn("state", "State", 9),
+    BoardColumn("time", "In state", 8),
+    BoardColumn("task", "Task", 11),
+    BoardColumn("handled", "Done/try", 8, 100),
+    BoardColumn("queue", "Queue", 5),
+    BoardColumn("breaches", "Breach", 6),
+    BoardColumn("escalations", "Esc", 3),
+    BoardColumn("seen", "Seen", 9, 100),
+    BoardColumn("observers", "Observed by", 14, 120),
+)
+WIDE_TASK = 120  # from this many columns the task column also shows the task's SLA
+TASK_WIDE_WIDTH = 19  # "prior-auth  -12d02h": workflow (11), a space, SLA (7)
+
+
+def board_columns(width: int) -> tuple[BoardColumn, ...]:
+    """The columns shown on a terminal `width` cells wide (see BOARD_COLUMNS)."""
+    shown = [c for c in BOARD_COLUMNS if width >= c.min_width]
+    if width >= WIDE_TASK:
+        shown = [
+            BoardColumn(c.key, "Task · SLA", TASK_WIDE_WIDTH) if c.key == "task" else c
+            for c in shown
+        ]
+    return tuple(shown)
+
+
+def member_cells(
+    member: TeamMember, now: datetime, columns: tuple[BoardColumn, ...] = BOARD_COLUMNS
+) -> list[Text | str]:
+    """One board row in `columns`: name, state, time in state (coloured by level), task,
+    counts, last seen, who watches; each clipped to its column's width in cells.
+
+    State says "locked" while the assistant's workspace is locked. The task is the
+    workflow's short name; "!!" marks it overdue, and a wide task column adds the
+    time left to its due (negative when overdue), as in the assistant's queue.
+    """
+    from assistant_tui.timefmt import countdown
+    from assistant_tui.widgets.queue.rows import WORKFLOW_SHORT
+
     elapsed = member.seconds_in_state
     if member.state_since is not None:
         elapsed = max(elapsed, int((now - member.state_since).total_seconds()))
     style = LEVEL_STYLES[min(member.level, len(LEVEL_STYLES) - 1)]
     state = STATE_LABELS.get(str(member.state), str(member.state))
     if member.session.value == "locked":
-        state += " (locked)"
-    task = "-"
-    if member.current_task is not None:
-        task = str(member.current_task.workflow)
-        if member.current_task.overdue:
-            task += " OVERDUE"
+        state = "locked"
     if member.online:
         seen = "online"
     elif member.last_seen is None:
         seen = "never"
     else:
-        seen = f"{mmss(int((now - member.last_seen).total_seconds()))} ago"
-    watchers = ", ".join(o.display_name for o in member.observers) or "-"
+        seen = ago(int((now - member.last_seen).total_seconds()))
     whisper = f" ✉{member.unread_whispers}" if member.unread_whispers else ""
-    return [
-        member.display_name + whisper,
-        Text(state, style=style),
-        Text(mmss(elapsed), style=style),
-        task,
-        f"{member.handled_today}/{member.attempts_today}",
-        str(member.queue_size),
-        Text(str(member.sla_breaches), style="bold red" if member.sla_breaches else ""),
-        str(member.open_escalations),
-        seen,
-        watchers,
-    ]
+    cells: list[Text | str] = []
+    for column in columns:
+        width = column.width
+        if column.key == "name":
+            cell: Text | str = clip(member.display_name, width - len(whisper)) + whisper
+        elif column.key == "state":
+            cell = Text(clip(state, width), style=style)
+        elif column.key == "time":
+            cell = Text(mmss(elapsed), style=style)
+        elif column.key == "task":
+            current = member.current_task
+            if current is None:
+                cell = "-"
+            else:
+                flow = WORKFLOW_SHORT.get(str(current.workflow), str(current.workflow))
+                if width >= TASK_WIDE_WIDTH:
+                    text = f"{fit(flow, 11)} {fit(countdown(current.due_at, now), 7, 'right')}"
+                else:
+                    text = fit(flow, width - 2) + ("!!" if current.overdue else "")
+                cell = Text(text, style="bold red" if current.overdue else "")
+        elif column.key == "handled":
+            cell = f"{member.handled_today}/{member.attempts_today}"
+        elif column.key == "queue":
+            cell = str(member.queue_size)
+        elif column.key == "breaches":
+            cell = Text(str(member.sla_breaches), style="bold red" if member.sla_breaches else "")
+        elif column.key == "escalations":
+            cell = str(member.open_escalations)
+        elif column.key == "seen":
+            cell = seen
+        else:  # observers
+            cell = clip(", ".join(o.display_name for o in member.observers) or "-", width)
+        cells.append(cell)
+    return cells
 
 
-TEAM_COLUMNS = (
-    "Assistant",
-    "State",
-    "In state",
-    "Current task",
-    "Handled/attempts",
-    "Queue",
-    "Breaches",
-    "Escalations",
-    "Seen",
-    "Observed by",
-)
+TEAM_COLUMNS = tuple(c.title for c in BOARD_COLUMNS)
 QUEUE_COLUMNS = ("Practice", "Workflow", "Open", "Overdue", "Due today", "Unassigned", "Oldest due")
+# Below 100 columns the queue board's titles are shortened and the practice clipped.
+QUEUE_COLUMNS_NARROW = ("Practice", "Workflow", "Open", "Late", "Today", "Unasg", "Oldest due")
+QUEUE_NARROW = 100
+PRACTICE_NARROW_WIDTH = 14
 
 
 class SuperviseScreen(ModeScreen):
@@ -172,6 +247,8 @@ class SuperviseScreen(ModeScreen):
         self._debounce: Timer | None = None
         self._poll: Timer | None = None
         self._practice_names: dict[str, str] = {}
+        self.columns: tuple[BoardColumn, ...] = ()  # the team board's, for this width
+        self._queue_narrow: bool | None = None
 
     # --- layout ----------------------------------------------------------------------
 
@@ -179,13 +256,8 @@ class SuperviseScreen(ModeScreen):
         with Vertical(id="supervise"):
             yield Static(self._header_text(), id="sup-header")
             yield Static("", id="sup-summary")
-            table: DataTable[Any] = DataTable(
-                id="team-board", cursor_type="row", zebra_stripes=True
-            )
-            table.add_columns(*TEAM_COLUMNS)
-            yield table
+            yield DataTable(id="team-board", cursor_type="row", zebra_stripes=True)
             queues: DataTable[Any] = DataTable(id="queue-board", cursor_type="row")
-            queues.add_columns(*QUEUE_COLUMNS)
             queues.display = False
             yield queues
             yield Static("", id="sup-message")
@@ -193,8 +265,33 @@ class SuperviseScreen(ModeScreen):
 
     def on_mount(self) -> None:
         self.query_one("#team-board", DataTable).focus()
+        self._fit_columns()
         self._schedule_poll()
         self.refresh_board()
+
+    def on_resize(self) -> None:
+        if self._fit_columns():
+            self._draw()
+
+    def _fit_columns(self) -> bool:
+        """Set both boards' columns for the screen's width; True if they changed."""
+        width = self.app.size.width if self.size.width == 0 else self.size.width
+        columns = board_columns(width)
+        narrow = width < QUEUE_NARROW
+        if columns == self.columns and narrow == self._queue_narrow:
+            return False
+        if columns != self.columns:
+            self.columns = columns
+            table = self.query_one("#team-board", DataTable)
+            table.clear(columns=True)
+            for column in columns:
+                table.add_column(column.title, width=column.width, key=column.key)
+        if narrow != self._queue_narrow:
+            self._queue_narrow = narrow
+            queues = self.query_one("#queue-board", DataTable)
+            queues.clear(columns=True)
+            queues.add_columns(*(QUEUE_COLUMNS_NARROW if narrow else QUEUE_COLUMNS))
+        return True
 
     @property
     def api(self) -> SupervisionApi | None:
@@ -246,6 +343,11 @@ class SuperviseScreen(ModeScreen):
     def _feed_changed(self, message: FeedChanged) -> None:
         message.stop()
         self.soon()
+        from assistant_tui.screens.shadow import ShadowScreen
+
+        for screen in self.app.screen_stack:
+            if isinstance(screen, ShadowScreen):
+                screen.feed_changed(message.task_ids, message.full)
 
     def soon(self) -> None:
         """Re-read the board shortly (a burst of events costs one read)."""
@@ -299,7 +401,8 @@ class SuperviseScreen(ModeScreen):
         self.query_one("#sup-summary", Static).update(
             f"Signed in [b]{s.signed_in}[/b] · on a call [b]{s.on_call}[/b] · waiting "
             f"[b]{s.waiting}[/b] · paused [b]{s.paused}[/b] · wrap-up [b]{s.wrap_up}[/b]"
-            f"   │  sorted by {sort_name} · showing {filter_name} (S, F)"
+            + ("\n" if self.size.width < QUEUE_NARROW else "   │  ")
+            + f"sorted by {sort_name} · showing {filter_name} (S, F)"
         )
         table = self.query_one("#team-board", DataTable)
         selected = self.selected.user_id if self.selected is not None else None
@@ -309,17 +412,24 @@ class SuperviseScreen(ModeScreen):
         now = self.services.clock()
         table.clear()
         for member in self.shown:
-            table.add_row(*member_cells(member, now), key=member.user_id)
+            table.add_row(*member_cells(member, now, self.columns), key=member.user_id)
         if selected is not None:
             for index, member in enumerate(self.shown):
                 if member.user_id == selected:
                     table.move_cursor(row=index)
         queues = self.query_one("#queue-board", DataTable)
         queues.clear()
+        from assistant_tui.widgets.queue.rows import WORKFLOW_SHORT
+
         for row in self.queues.rows if self.queues else []:
+            practice = self._practice_names.get(row.practice_id, row.practice_id[:8])
+            workflow = str(row.workflow)
+            if self._queue_narrow:
+                practice = clip(practice, PRACTICE_NARROW_WIDTH)
+                workflow = WORKFLOW_SHORT.get(workflow, workflow)
             queues.add_row(
-                self._practice_names.get(row.practice_id, row.practice_id[:8]),
-                str(row.workflow),
+                practice,
+                workflow,
                 str(row.open),
                 Text(str(row.overdue), style="bold red" if row.overdue else ""),
                 str(row.due_today),

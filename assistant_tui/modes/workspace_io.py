@@ -173,6 +173,12 @@ class WorkspaceWorkers(ModeScreen):
             self.cache.set_presence(state)
         except Exception as error:
             self.post_message(CacheFailed("saving your state", _one_line(error)))
+            return
+        sync = self.sync
+        if sync is not None:
+            # Send it now: the team board shows the state from the server, and the
+            # next timed push can be minutes away while the stream is live.
+            self.app.call_from_thread(sync.kick)
 
     @work(thread=True, exclusive=True, group="undelivered", exit_on_error=False)
     def count_undelivered(self, known: frozenset[str]) -> None:

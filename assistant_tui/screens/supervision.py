@@ -6,7 +6,9 @@
   assistant is documenting a call, and says so).
 - `ReassignScreen`: pick some of an assistant's open tasks and who gets them.
 - `InboxScreen`: the escalation inbox, oldest acknowledgement due first, paged;
-  A acknowledges, R resolves with a note, O shows only the overdue, N next page.
+  A acknowledges, R resolves with a note, O shows only the overdue (open past the
+  route's acknowledgement target), G cycles the route shown, N next page, P the
+  first page again.
 """
 
 from __future__ import annotations
@@ -116,14 +118,7 @@ class ReassignScreen(SupervisorDialog):
 
     @work(thread=True, exit_on_error=False)
     def load_tasks(self) -> None:
-        cache = self.services.cache
-        rows = []
-        for row in cache.queue():
-            task = cache.task(row.task_id)
-            if task is not None and task.owner_id == self.member.user_id:
-                rows.append(row)
-            if len(rows) >= self.MAX_ROWS:
-                break
+        rows = self.services.cache.owner_queue(self.member.user_id, self.MAX_ROWS)
         self.app.call_from_thread(self._show_tasks, rows)
 
     def _show_tasks(self, rows: list[Any]) -> None:
@@ -191,14 +186,25 @@ class InboxScreen(Screen[None]):
 
     BINDINGS = actions.bindings("inbox")
 
-    def __init__(self, api: SupervisionApi, practice_names: dict[str, str] | None = None) -> None:
+    PAGE_SIZE = 50
+
+    def __init__(
+        self,
+        api: SupervisionApi,
+        practice_names: dict[str, str] | None = None,
+        *,
+        page_size: int | None = None,
+    ) -> None:
         super().__init__()
         self.api = api
         self.practice_names = dict(practice_names or {})
+        self.page_size = page_size or self.PAGE_SIZE
         self.items: list[InboxItem] = []
         self.next_cursor: str | None = None
         self.cursor: str | None = None
+        self.page = 1  # 1-based number of the page shown
         self.overdue_only = False
+        self.route: str | None = None  # None: every route
         self.loads = 0
         self.error: str | None = None
 
@@ -219,7 +225,12 @@ class InboxScreen(Screen[None]):
         from backend_client.errors import ApiError, Offline
 
         try:
-            page = await self.api.inbox(overdue=self.overdue_only, cursor=self.cursor)
+            page = await self.api.inbox(
+                overdue=self.overdue_only,
+                route=self.route,
+                cursor=self.cursor,
+                limit=self.page_size,
+            )
         except (ApiError, Offline) as exc:
             self._say(f"inbox not loaded: {getattr(exc, 'message', type(exc).__name__)}")
             return
@@ -230,9 +241,12 @@ class InboxScreen(Screen[None]):
         for item in self.items:
             table.add_row(*inbox_cells(item, self.practice_names), key=item.id)
         title = "overdue only" if self.overdue_only else "open and acknowledged"
-        more = " · N: next page" if self.next_cursor else ""
+        route = self.route or "every route"
+        more = " · N next" if self.next_cursor else ""
+        first = " · P first" if self.page > 1 else ""
         self.query_one("#inbox-title", Static).update(
-            f"[b]Escalation inbox[/b] ({title}, oldest acknowledgement due first){more}"
+            f"[b]Escalation inbox[/b] ({title}, {escape(route)}; oldest acknowledgement due "
+            f"first) · page {self.page}{more}{first}"
         )
         self.loads += 1
 
@@ -280,13 +294,26 @@ class InboxScreen(Screen[None]):
 
     def action_toggle_overdue(self) -> None:
         self.overdue_only = not self.overdue_only
-        self.cursor = None
-        self.load()
+        self.action_first_page()
+
+    def action_cycle_route(self) -> None:
+        """Every route, then each route in turn (`EscalationRoute` order), then every one."""
+        from followup_core.enums import EscalationRoute
+
+        routes: list[str | None] = [None, *(r.value for r in EscalationRoute)]
+        self.route = routes[(routes.index(self.route) + 1) % len(routes)]
+        self.action_first_page()
 
     def action_next_page(self) -> None:
         if self.next_cursor:
             self.cursor = self.next_cursor
+            self.page += 1
             self.load()
+
+    def action_first_page(self) -> None:
+        self.cursor = None
+        self.page = 1
+        self.load()
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -149,21 +149,8 @@ def test_bad_mirror_events_are_refused_whole(api: ApiHarness, body: dict[str, An
     assert after.json()["seq"] == before.json()["seq"] + 1  # nothing of the bad batch applied
 
 
-def test_a_flooding_client_gets_429_and_others_do_not(api: ApiHarness) -> None:
-    flood = client_as(api, "dev.nakamura")
-    refused = None
-    for _ in range(400):
-        response = publish(flood, {"type": "task-closed"})
-        if response.status_code == 429:
-            refused = response
-            break
-        assert response.status_code == 200
-    assert refused is not None, "400 batches in a row were all accepted"
-    assert refused.json()["error"]["code"] == "too-many-events"
-    assert int(refused.headers["Retry-After"]) >= 1
-    # Someone else publishing at the same moment is not slowed or refused.
-    other = publish(client_as(api, "eli.marchetti"), {"type": "task-closed"})
-    assert other.status_code == 200
+# The flood guard (429, others unaffected) is tested in test_mirror_flood.py with
+# limits that do not depend on how fast the machine sends.
 
 
 def test_shadowing_is_audited_and_several_may_observe(api: ApiHarness, task: models.Task) -> None:

@@ -112,6 +112,24 @@ async def test_board_shadow_whisper_and_inbox(
                 assert script.step == 2 and script.script is not None
                 outcome = str(shadow.query_one("#shadow-outcome").render())
                 assert "no-answer" in outcome and "left a callback number" in outcome
+
+                # Her queue pane: her open tasks, the one she has open marked and selected.
+                from assistant_tui.widgets.queue import QueuePane
+
+                queue = shadow.query_one("#shadow-queue", QueuePane).queue_list
+                await until(pilot, lambda: shadow.queue_loads > 0, "her queue pane")
+                assert {r.task_id for r in queue.rows} == set(own)
+                assert queue.open_task_id == task_id
+                assert queue.highlighted_task_id == task_id
+                # Live: a task given to Ben leaves her queue pane.
+                ben = live_api.user("ben.okafor")
+                with _assistant(server, password, "supervisor") as boss:
+                    moved = boss.post(
+                        "/v1/team/reassign", json={"task_ids": [own[-1]], "to_user_id": ben["id"]}
+                    )
+                assert moved.status_code == 200, moved.text
+                await until(pilot, lambda: not queue.has(own[-1]), "the task leaving her pane")
+                assert queue.open_task_id == task_id
                 app.save_screenshot(str(tmp_path / "shadow.svg"))
 
                 # Whisper from the shadow view; she sees it; she acknowledges.

@@ -19,7 +19,7 @@ from followup_core.supervision import (
     TeamBoard,
     WhisperOut,
 )
-from tests.tui.data import NOW, PRACTICE_ID
+from tests.tui.data import NOW, PRACTICE_ID, USER_ID
 from tests.tui.test_work_a_task import SIZE, settle
 
 
@@ -196,30 +196,80 @@ class FixedAnswers:
         )
 
 
-def test_team_board(snap_compare: Any, make_app: Any) -> None:
+def _board_before(queues: bool) -> Any:
     async def run_before(pilot: Any) -> None:
         await settle(pilot)
         board = pilot.app.screen
         board.board, board.queues = BOARD, QUEUES
         board._draw()
-        await pilot.press("q")  # and the queue board under it
+        if queues:
+            await pilot.press("q")  # and the queue board under it
         await settle(pilot)
 
-    assert snap_compare(make_app("supervisor"), terminal_size=SIZE, run_before=run_before)
+    return run_before
 
 
-def test_shadow_view(snap_compare: Any, make_app: Any) -> None:
+def test_team_board(snap_compare: Any, make_app: Any) -> None:
+    """160 columns: every column, the task's SLA, the queue board under it."""
+    assert snap_compare(make_app("supervisor"), terminal_size=SIZE, run_before=_board_before(True))
+
+
+def test_team_board_at_120x40(snap_compare: Any, make_app: Any) -> None:
+    """120 columns: still every column (observers included), nothing cut."""
+    assert snap_compare(
+        make_app("supervisor"), terminal_size=(120, 40), run_before=_board_before(True)
+    )
+
+
+def test_team_board_at_80x24(snap_compare: Any, make_app: Any) -> None:
+    """80 columns: handled/attempts, last seen and observers dropped; short queue titles."""
+    assert snap_compare(
+        make_app("supervisor"), terminal_size=(80, 24), run_before=_board_before(True)
+    )
+
+
+def _shadow_before(*keys: str) -> Any:
+    """Shadow the seeded cache's owner (so their queue pane has rows), keys pressed after."""
     from assistant_tui.screens.shadow import ShadowScreen
 
     async def run_before(pilot: Any) -> None:
         await settle(pilot)
         app = pilot.app
-        app.push_screen(ShadowScreen(app.services, FixedAnswers(), "u-ava", "Ava Lindqvist"))
+        screen = ShadowScreen(app.services, FixedAnswers(), USER_ID, "Ava Lindqvist")
+        app.push_screen(screen)
         await settle(pilot)
-        await pilot.pause(0.2)
+        deadline = 100
+        while (screen.snapshot is None or not screen.queue_loads) and deadline:
+            deadline -= 1
+            await pilot.pause(0.05)
+        if keys:
+            await pilot.press(*keys)
         await settle(pilot)
 
-    assert snap_compare(make_app("supervisor"), terminal_size=SIZE, run_before=run_before)
+    return run_before
+
+
+def test_shadow_view(snap_compare: Any, make_app: Any) -> None:
+    """160x48: the four panes; task-1 marked in her queue, step 3 highlighted."""
+    assert snap_compare(make_app("supervisor"), terminal_size=SIZE, run_before=_shadow_before())
+
+
+def test_shadow_view_at_160x50(snap_compare: Any, make_app: Any) -> None:
+    assert snap_compare(
+        make_app("supervisor"), terminal_size=(160, 50), run_before=_shadow_before()
+    )
+
+
+def test_shadow_view_at_80x24(snap_compare: Any, make_app: Any) -> None:
+    """80x24: one pane at a time; the script first."""
+    assert snap_compare(make_app("supervisor"), terminal_size=(80, 24), run_before=_shadow_before())
+
+
+def test_shadow_view_at_80x24_queue(snap_compare: Any, make_app: Any) -> None:
+    """80x24 after F7: her queue, task-1 under the cursor."""
+    assert snap_compare(
+        make_app("supervisor"), terminal_size=(80, 24), run_before=_shadow_before("f7")
+    )
 
 
 def test_escalation_inbox(snap_compare: Any, make_app: Any) -> None:
@@ -231,6 +281,17 @@ def test_escalation_inbox(snap_compare: Any, make_app: Any) -> None:
         await settle(pilot)
 
     assert snap_compare(make_app("supervisor"), terminal_size=SIZE, run_before=run_before)
+
+
+def test_escalation_inbox_at_80x24(snap_compare: Any, make_app: Any) -> None:
+    from assistant_tui.screens.supervision import InboxScreen
+
+    async def run_before(pilot: Any) -> None:
+        await settle(pilot)
+        pilot.app.push_screen(InboxScreen(FixedAnswers(), {PRACTICE_ID: "Hudson Valley"}))  # type: ignore[arg-type]
+        await settle(pilot)
+
+    assert snap_compare(make_app("supervisor"), terminal_size=(80, 24), run_before=run_before)
 
 
 def test_whisper_strip_and_observed_by(snap_compare: Any, make_app: Any) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from central_api import idempotency
-from central_api.access import audit_access, escalation_for, scope_for
+from central_api.access import audit_access, scope_for
 from central_api.api.deps import (
     ClientDep,
     EscalationHandler,
@@ -22,7 +22,7 @@ from central_api.api.routes.attempts import REPLAY_HEADERS, IdempotencyKey
 from central_api.errors import AUTH_ERRORS, responses
 from central_api.models import Escalation, Task, utcnow
 from central_api.serialize import escalation_out
-from central_api.uow import UnitOfWork
+from central_api.supervision.access import scoped_write
 from central_api.work import create_escalation, log_escalation
 from followup_core.enums import EscalationStatus
 from followup_core.schemas import EscalationIn, EscalationOut, EscalationResolve
@@ -110,16 +110,14 @@ def _bump(session: Session, esc: Escalation) -> None:
 def acknowledge(
     escalation_id: str, user: EscalationHandler, session: SessionDep, client: ClientDep
 ) -> EscalationOut:
-    with UnitOfWork(session, actor_id=user.id, client=client) as uow:
-        scope = scope_for(session, user)
-        uow.lock_feed()  # before the escalation's row lock
-        esc = escalation_for(session, scope, escalation_id, client=client, for_update=True)
+    with scoped_write(session, user, client=client, feed=True) as caller:
+        esc = caller.escalation(escalation_id, for_update=True)  # after the feed lock
         if esc.status == str(EscalationStatus.OPEN):
             esc.status = str(EscalationStatus.ACKNOWLEDGED)
             esc.acknowledged_by = user.id
             esc.acknowledged_at = utcnow()
             _bump(session, esc)
-        uow.audit("escalation.acknowledge", f"escalation:{esc.id}")
+        caller.audit("escalation.acknowledge", f"escalation:{esc.id}")
     return escalation_out(esc)
 
 
@@ -137,10 +135,8 @@ def resolve(
     session: SessionDep,
     client: ClientDep,
 ) -> EscalationOut:
-    with UnitOfWork(session, actor_id=user.id, client=client) as uow:
-        scope = scope_for(session, user)
-        uow.lock_feed()  # before the escalation's row lock
-        esc = escalation_for(session, scope, escalation_id, client=client, for_update=True)
+    with scoped_write(session, user, client=client, feed=True) as caller:
+        esc = caller.escalation(escalation_id, for_update=True)  # after the feed lock
         if esc.status != str(EscalationStatus.RESOLVED):
             now = utcnow()
             if esc.acknowledged_at is None:
@@ -151,5 +147,5 @@ def resolve(
             esc.resolved_at = now
             esc.resolution = body.resolution
             _bump(session, esc)
-        uow.audit("escalation.resolve", f"escalation:{esc.id}")
+        caller.audit("escalation.resolve", f"escalation:{esc.id}")
     return escalation_out(esc)

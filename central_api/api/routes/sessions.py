@@ -6,6 +6,10 @@
 - `GET /v1/sessions/me/observers`: who shadows me (empty unless my practice tells).
 - `POST /v1/whispers`, `GET /v1/whispers`, `POST /v1/whispers/{id}/acknowledge`.
 
+Every write goes through `supervision.access.scoped_write` (the `UnitOfWork`:
+rows, audit rows last, commit, live events after the commit); every id is loaded
+through its `InScope` (the caller's scope, or the audited 404).
+
 Audit: shadow start and stop, every whisper sent and acknowledged, and a
 snapshot read outside an open shadow session (`session.read`; reads inside one
 are covered by its start row, so an observer following live does not write an
@@ -23,7 +27,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central_api import models
-from central_api.access import audit_access, deny, scope_for
 from central_api.api.deps import (
     ClientDep,
     CurrentUser,
@@ -35,7 +38,13 @@ from central_api.api.deps import (
 from central_api.errors import AUTH_ERRORS, ApiError, responses
 from central_api.events import note_observed, note_whisper
 from central_api.supervision import sessions as shadowing
-from central_api.supervision.access import OBSERVER_ROLES, is_told, practices_of, subject_for
+from central_api.supervision.access import (
+    OBSERVER_ROLES,
+    InScope,
+    is_told,
+    practices_of,
+    scoped_write,
+)
 from central_api.supervision.live import announce_mirror, nudge_team, observer_cache
 from central_api.supervision.mirror import FloodGuard, MirrorStore, make_store
 from followup_core.supervision import (
@@ -104,6 +113,18 @@ def post_session_events(
     session: SessionDep,
     request: Request,
 ) -> MirrorAccepted:
+    """One batch of mirror events, merged into the caller's snapshot (all or nothing).
+
+    Flood guard: a token bucket per user and API process, checked before the batch
+    is merged (O(1) under one lock), so a flooding client costs no more than its own
+    sign-in check and never refuses anyone else's batches (each user has their own
+    bucket). Limits:
+    `ASSISTANT_API_MIRROR_BATCHES_PER_SECOND` batches a second on average (default
+    10) with bursts of `ASSISTANT_API_MIRROR_BURST` (default 30); a workspace sends at
+    most 4 a second. Over the limit: 429 `too-many-events` with Retry-After
+    (seconds), and nothing of that batch is applied. With N API processes a client
+    spreading its flood over all of them gets at most N times the rate.
+    """
     session.close()  # nothing more to read: do not hold a connection while merging
     wait = guard.take(user.id)
     if wait:
@@ -146,14 +167,12 @@ def get_snapshot(
     store: StoreDep,
     client: ClientDep,
 ) -> SessionSnapshot:
-    scope = scope_for(session, user)
-    subject = subject_for(session, scope, user_id, client=client)
+    caller = InScope(session, user, client=client)
+    subject = caller.subject(user_id)
     now = models.utcnow()
     snapshot = shadowing.snapshot_for(session, store, subject, settings, now)
     if shadowing.open_session(session, user.id, subject.id) is None:
-        audit_access(
-            session, scope, action="session.read", resource=f"user:{subject.id}", client=client
-        )
+        caller.audit("session.read", f"user:{subject.id}")
     session.commit()
     return snapshot
 
@@ -175,19 +194,16 @@ def start_shadow(
     store: StoreDep,
     client: ClientDep,
 ) -> ShadowSession:
-    scope = scope_for(session, user)
-    subject = subject_for(session, scope, user_id, client=client)
-    now = models.utcnow()
-    row, new = shadowing.start(session, user.id, subject.id, now)
-    if new:
-        audit_access(
-            session, scope, action="shadow.start", resource=f"shadow:{row.id}", client=client
-        )
-        nudge_team(session, subject.id)
-        note_observed(session, subject.id)  # they re-read who observes them
-    snapshot = shadowing.snapshot_for(session, store, subject, settings, now)
-    out = shadowing.shadow_out(row, snapshot)
-    session.commit()
+    with scoped_write(session, user, client=client) as caller:
+        subject = caller.subject(user_id)
+        now = models.utcnow()
+        row, new = shadowing.start(session, user.id, subject.id, now)
+        if new:
+            caller.audit("shadow.start", f"shadow:{row.id}")
+            nudge_team(session, subject.id)
+            note_observed(session, subject.id)  # they re-read who observes them
+        snapshot = shadowing.snapshot_for(session, store, subject, settings, now)
+        out = shadowing.shadow_out(row, snapshot)
     if new:  # after the commit, so the next batch's re-read sees this observer
         observer_cache(request.app.state).forget(subject.id)
     return out
@@ -204,17 +220,14 @@ def start_shadow(
 def stop_shadow(
     request: Request, user_id: str, user: ObserverUser, session: SessionDep, client: ClientDep
 ) -> Response:
-    scope = scope_for(session, user)
-    subject = subject_for(session, scope, user_id, client=client)
-    ended_ids = shadowing.stop(session, user.id, subject.id, models.utcnow())
-    for ended in ended_ids:
-        audit_access(
-            session, scope, action="shadow.stop", resource=f"shadow:{ended}", client=client
-        )
-    if ended_ids:
-        nudge_team(session, subject.id)
-        note_observed(session, subject.id)
-    session.commit()
+    with scoped_write(session, user, client=client) as caller:
+        subject = caller.subject(user_id)
+        ended_ids = shadowing.stop(session, user.id, subject.id, models.utcnow())
+        for ended in ended_ids:
+            caller.audit("shadow.stop", f"shadow:{ended}")
+        if ended_ids:
+            nudge_team(session, subject.id)
+            note_observed(session, subject.id)
     if ended_ids:
         observer_cache(request.app.state).forget(subject.id)
     return Response(status_code=204)
@@ -259,18 +272,17 @@ def _names(session: Session, user_ids: set[str]) -> dict[str, str]:
 def post_whisper(
     body: WhisperIn, user: ObserverUser, session: SessionDep, client: ClientDep
 ) -> WhisperOut:
-    scope = scope_for(session, user)
-    subject = subject_for(session, scope, body.to_user_id, client=client)
-    row = models.Whisper(
-        from_user_id=user.id, to_user_id=subject.id, text=body.text, created_at=models.utcnow()
-    )
-    session.add(row)
-    session.flush()
-    audit_access(session, scope, action="whisper.send", resource=f"whisper:{row.id}", client=client)
-    note_whisper(session, row.id, [subject.id])  # delivered as a `whisper` event
-    nudge_team(session, subject.id)
-    out = _whisper_out(row, user.display_name)
-    session.commit()
+    with scoped_write(session, user, client=client) as caller:
+        subject = caller.subject(body.to_user_id)
+        row = models.Whisper(
+            from_user_id=user.id, to_user_id=subject.id, text=body.text, created_at=models.utcnow()
+        )
+        session.add(row)
+        session.flush()
+        caller.audit("whisper.send", f"whisper:{row.id}")
+        note_whisper(session, row.id, [subject.id])  # delivered as a `whisper` event
+        nudge_team(session, subject.id)
+        out = _whisper_out(row, user.display_name)
     return out
 
 
@@ -314,25 +326,12 @@ def list_whispers(
 def acknowledge_whisper(
     whisper_id: str, user: CurrentUser, session: SessionDep, client: ClientDep
 ) -> WhisperOut:
-    scope = scope_for(session, user)
-    row = session.scalars(
-        select(models.Whisper).where(models.Whisper.id == whisper_id).with_for_update()
-    ).one_or_none()
-    if row is None or row.to_user_id != user.id:
-        raise deny(
-            session, scope, resource=f"whisper:{whisper_id[:64]}", client=client, kind="whisper"
-        )
-    if row.acknowledged_at is None:
-        row.acknowledged_at = models.utcnow()
-        audit_access(
-            session,
-            scope,
-            action="whisper.acknowledge",
-            resource=f"whisper:{row.id}",
-            client=client,
-        )
-        note_whisper(session, row.id, [row.from_user_id])  # the sender sees it read
-        nudge_team(session, user.id)
-    out = _whisper_out(row, _names(session, {row.from_user_id}).get(row.from_user_id, ""))
-    session.commit()
+    with scoped_write(session, user, client=client) as caller:
+        row = caller.whisper_to_me(whisper_id, for_update=True)
+        if row.acknowledged_at is None:
+            row.acknowledged_at = models.utcnow()
+            caller.audit("whisper.acknowledge", f"whisper:{row.id}")
+            note_whisper(session, row.id, [row.from_user_id])  # the sender sees it read
+            nudge_team(session, user.id)
+        out = _whisper_out(row, _names(session, {row.from_user_id}).get(row.from_user_id, ""))
     return out

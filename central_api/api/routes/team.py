@@ -2,8 +2,11 @@
 forcing an agent state, the paged escalation inbox and the practice's supervision settings.
 
 Roles: supervisors and admins (their practices), trainers (the training practice).
-Assistants get 403 on every route here. Ids outside the caller's practices get the
-audited 404 of `central_api.access`. Writes are audited: `task.reassign` per task,
+Assistants get 403 on every route here. Ids outside the caller's practices (a
+practice filter included) get the audited 404 of `central_api.access`, loaded
+through `supervision.access.InScope`; writes go through its `scoped_write` (the
+`UnitOfWork`: feed lock first where tasks change, audit last, commit, events after).
+Writes are audited: `task.reassign` per task,
 `presence.force`, `practice.supervision`; inbox pages `escalation.list`.
 """
 
@@ -26,14 +29,14 @@ from central_api.api.deps import ClientDep, SessionDep, SettingsDep, require_rol
 from central_api.api.routes.sessions import ObserverUser, StoreDep
 from central_api.assignment import reassign
 from central_api.errors import AUTH_ERRORS, ApiError, responses
-from central_api.feed import lock_for_write
 from central_api.serialize import task_out
 from central_api.supervision import board
 from central_api.supervision.access import (
+    InScope,
     practices_of,
+    scoped_write,
     settings_for,
     store_settings,
-    subject_for,
 )
 from central_api.supervision.live import nudge_team
 from central_api.supervision.sessions import snapshot_for
@@ -59,14 +62,6 @@ PracticeFilter = Annotated[
 ]
 
 
-def _practices(session_scope: frozenset[str], practice_id: str | None) -> frozenset[str]:
-    if practice_id is None:
-        return session_scope
-    if practice_id not in session_scope:
-        raise not_found("practice")
-    return frozenset({practice_id})
-
-
 @router.get(
     "/team",
     response_model=TeamBoard,
@@ -79,12 +74,11 @@ def get_team(
     session: SessionDep,
     settings: SettingsDep,
     store: StoreDep,
+    client: ClientDep,
     practice_id: PracticeFilter = None,
 ) -> TeamBoard:
-    scope = scope_for(session, user)
-    out = board.team_board(
-        session, store, _practices(scope.practice_ids, practice_id), settings, models.utcnow()
-    )
+    caller = InScope(session, user, client=client)
+    out = board.team_board(session, store, caller.practices(practice_id), settings, models.utcnow())
     session.commit()
     return out
 
@@ -97,10 +91,10 @@ def get_team(
     summary="The queue board: per practice and workflow, open, overdue, due today, unassigned",
 )
 def get_queues(
-    user: ObserverUser, session: SessionDep, practice_id: PracticeFilter = None
+    user: ObserverUser, session: SessionDep, client: ClientDep, practice_id: PracticeFilter = None
 ) -> QueueBoard:
-    scope = scope_for(session, user)
-    out = board.queue_board(session, _practices(scope.practice_ids, practice_id), models.utcnow())
+    caller = InScope(session, user, client=client)
+    out = board.queue_board(session, caller.practices(practice_id), models.utcnow())
     session.commit()
     return out
 
@@ -115,34 +109,31 @@ def get_queues(
 def reassign_tasks(
     body: ReassignIn, user: ObserverUser, session: SessionDep, client: ClientDep
 ) -> list[TaskOut]:
-    scope = scope_for(session, user)
-    lock_for_write(session)  # before the tasks' row locks
-    target = session.get(models.User, body.to_user_id)
-    target_practices = (
-        set(practices_of(session, [target.id]).get(target.id, []))
-        if target is not None and target.active and target.role == str(Role.ASSISTANT)
-        else set()
-    )
-    tasks: list[models.Task] = []
-    for task_id in dict.fromkeys(body.task_ids):  # once each, in the order given
-        task = task_for(session, scope, task_id, client=client, for_update=True)
-        if TaskStatus(task.status) in TERMINAL_STATUSES:
-            raise ApiError(409, "task-finished", "a finished task cannot be reassigned")
-        if task.practice_id not in target_practices:
-            raise ApiError(
-                422,
-                "invalid-request",
-                "to_user_id: not an active assistant of the task's practice",
-            )
-        tasks.append(task)
-    for task in tasks:
-        if task.owner_id != body.to_user_id:
-            reassign(session, task, body.to_user_id)
-        audit_access(
-            session, scope, action="task.reassign", resource=f"task:{task.id}", client=client
+    # The feed lock is taken first, before the tasks' row locks (UnitOfWork order).
+    with scoped_write(session, user, client=client, feed=True) as caller:
+        target = session.get(models.User, body.to_user_id)
+        target_practices = (
+            set(practices_of(session, [target.id]).get(target.id, []))
+            if target is not None and target.active and target.role == str(Role.ASSISTANT)
+            else set()
         )
-    out = [task_out(t) for t in tasks]
-    session.commit()
+        tasks: list[models.Task] = []
+        for task_id in dict.fromkeys(body.task_ids):  # once each, in the order given
+            task = task_for(session, caller.scope, task_id, client=client, for_update=True)
+            if TaskStatus(task.status) in TERMINAL_STATUSES:
+                raise ApiError(409, "task-finished", "a finished task cannot be reassigned")
+            if task.practice_id not in target_practices:
+                raise ApiError(
+                    422,
+                    "invalid-request",
+                    "to_user_id: not an active assistant of the task's practice",
+                )
+            tasks.append(task)
+        for task in tasks:
+            if task.owner_id != body.to_user_id:
+                reassign(session, task, body.to_user_id)
+            caller.audit("task.reassign", f"task:{task.id}")
+        out = [task_out(t) for t in tasks]
     return out
 
 
@@ -166,29 +157,28 @@ def force_state(
     in an unlocked, signed-in workspace (Amazon Connect refuses a state change while the
     agent is on a contact). A stuck wrap-up with no task open, or an assistant who is
     offline or locked, may be moved."""
-    scope = scope_for(session, user)
-    subject = subject_for(session, scope, user_id, client=client)
-    now = models.utcnow()
-    row = session.get(models.Presence, subject.id, with_for_update=True)
-    if row is not None and row.state in (AgentState.ON_CALL, AgentState.WRAP_UP):
-        snap = snapshot_for(session, store, subject, settings, now)
-        if snap.status is SessionStatus.ACTIVE and snap.state.task_id is not None:
-            raise ApiError(
-                409, "documenting-call", "the assistant is documenting a call; try after they save"
-            )
-    if row is None:
-        row = models.Presence(user_id=subject.id, state=str(body.state), since=now)
-        session.add(row)
-    elif row.state != body.state:
-        row.state = str(body.state)
-        row.since = now
-    audit_access(
-        session, scope, action="presence.force", resource=f"user:{subject.id}", client=client
-    )
-    session.flush()
-    nudge_team(session, subject.id)
-    out = PresenceOut(user_id=row.user_id, state=AgentState(row.state), since=row.since)
-    session.commit()
+    with scoped_write(session, user, client=client) as caller:
+        subject = caller.subject(user_id)
+        now = models.utcnow()
+        row = session.get(models.Presence, subject.id, with_for_update=True)
+        if row is not None and row.state in (AgentState.ON_CALL, AgentState.WRAP_UP):
+            snap = snapshot_for(session, store, subject, settings, now)
+            if snap.status is SessionStatus.ACTIVE and snap.state.task_id is not None:
+                raise ApiError(
+                    409,
+                    "documenting-call",
+                    "the assistant is documenting a call; try after they save",
+                )
+        if row is None:
+            row = models.Presence(user_id=subject.id, state=str(body.state), since=now)
+            session.add(row)
+        elif row.state != body.state:
+            row.state = str(body.state)
+            row.since = now
+        caller.audit("presence.force", f"user:{subject.id}")
+        session.flush()
+        nudge_team(session, subject.id)
+        out = PresenceOut(user_id=row.user_id, state=AgentState(row.state), since=row.since)
     return out
 
 
@@ -249,8 +239,8 @@ def escalation_inbox(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> InboxPage:
-    scope = scope_for(session, user)
-    practices = _practices(scope.practice_ids, practice_id)
+    caller = InScope(session, user, client=client)
+    practices = caller.practices(practice_id)
     now = models.utcnow()
     esc = models.Escalation
     stmt = select(esc).where(esc.practice_id.in_(sorted(practices)))
@@ -289,9 +279,7 @@ def escalation_inbox(
         )
         for e in rows
     ]
-    audit_access(
-        session, scope, action="escalation.list", resource=f"escalations:{status}", client=client
-    )
+    caller.audit("escalation.list", f"escalations:{status}")
     session.commit()
     next_cursor = _encode_cursor(rows[-1].ack_due_at, rows[-1].id) if more and rows else None
     return InboxPage(as_of=now, items=items, next_cursor=next_cursor)
