@@ -188,6 +188,15 @@ ACTIONS: tuple[Action, ...] = (
         detail="Mark the whisper in the strip read (your supervisor sees it)",
     ),
     Action(
+        "workspace.training_result",
+        "ctrl+t",
+        "show_training_result",
+        "Training result",
+        footer=False,
+        palette=True,
+        detail="The latest training run's score, pass/fail, fatal items and sections",
+    ),
+    Action(
         "workspace.available",
         None,
         "set_state('available')",
@@ -292,6 +301,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("attention.resend", "r", "resend", "Send again"),
     Action("attention.drop", "d", "drop", "Drop (press twice)"),
     Action("attention.close", "escape,ctrl+g", "close", "Close"),
+    Action("training_result.close", "escape,enter,ctrl+g", "close", "Close"),
     Action("red_flag.escalate", "f2", "escalate_clinical", "Escalate clinically", priority=True),
     Action("red_flag.cancel", "ctrl+g,escape", "cancel", "Back to notes"),
     Action("help.close", "f1,ctrl+g,q,escape", "dismiss", "Close help"),

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from central_api import models
 from central_api.assignment import announce_task
 from central_api.errors import ApiError
+from central_api.events import note_training
 from central_api.training import default_form, shipped_forms, shipped_scenarios
 from central_api.triggers.rules import Practices
 from central_api.uow import UnitOfWork
@@ -35,7 +36,14 @@ from followup_core.training.evaluation import (
 from followup_core.training.progress import Progress, ScoredRun, progress
 from followup_core.training.run import RunEvent, RunOutcome, RunRecord
 from followup_core.training.scenarios import Scenario, Situation
-from followup_core.training.wire import RunEventsIn, RunOut, evaluation_out
+from followup_core.training.wire import (
+    LiveLineIn,
+    LiveLineOut,
+    PatientLinesOut,
+    RunEventsIn,
+    RunOut,
+    evaluation_out,
+)
 from followup_core.workflows import WORKFLOWS
 
 _EVENT = TypeAdapter(RunEvent)
@@ -265,6 +273,7 @@ def mark(
         run.passed = result.passed
         run.scored_at = now
         uow.audit("training.score", f"training-run:{run.id}")
+        note_training(session, run.id, {run.trainee_id, run.trainer_id})  # both see the result
 
 
 def run_out(session: Session, run: models.TrainingRun) -> RunOut:
@@ -329,3 +338,51 @@ def trainee_progress(session: Session, trainee_id: str) -> Progress:
         )
     }
     return progress(scored, cleared)
+
+
+LIVE_LINES_SHOWN = 200
+
+
+def say(
+    session: Session,
+    uow: UnitOfWork,
+    trainer: models.User,
+    run: models.TrainingRun,
+    line: LiveLineIn,
+) -> None:
+    """Store a line the trainer typed as the run's simulated patient and nudge the run's
+    trainee and trainer with a `training` event (ids only). 409 once the run is scored.
+    The text is synthetic (the trainer plays a made-up patient); audited without it."""
+    if run.status == "scored":
+        raise ApiError(409, "run-scored", "the run is scored; the call is over")
+    session.add(
+        models.TrainingLine(
+            run_id=run.id,
+            from_user_id=trainer.id,
+            step=line.step,
+            text=line.text,
+            created_at=models.utcnow(),
+        )
+    )
+    session.flush()
+    note_training(session, run.id, {run.trainee_id, run.trainer_id, trainer.id})
+    uow.audit("training.line", f"training-run:{run.id}")
+
+
+def lines_out(session: Session, run: models.TrainingRun) -> PatientLinesOut:
+    """The run's live lines, oldest first (the latest LIVE_LINES_SHOWN)."""
+    rows = list(
+        session.scalars(
+            select(models.TrainingLine)
+            .where(models.TrainingLine.run_id == run.id)
+            .order_by(models.TrainingLine.seq.desc())
+            .limit(LIVE_LINES_SHOWN)
+        )
+    )
+    rows.reverse()
+    return PatientLinesOut(
+        run_id=run.id,
+        lines=[
+            LiveLineOut(seq=r.seq, step=r.step, text=r.text, created_at=r.created_at) for r in rows
+        ],
+    )

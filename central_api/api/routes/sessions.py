@@ -38,6 +38,7 @@ from central_api.supervision import sessions as shadowing
 from central_api.supervision.access import OBSERVER_ROLES, is_told, practices_of, subject_for
 from central_api.supervision.live import announce_mirror, nudge_team, observer_cache
 from central_api.supervision.mirror import FloodGuard, MirrorStore, make_store
+from central_api.training.relay import RunTasks, relay
 from followup_core.supervision import (
     MirrorAccepted,
     MirrorBatch,
@@ -82,8 +83,21 @@ def get_flood_guard(request: Request) -> FloodGuard:
     return guard
 
 
+def get_run_tasks(request: Request) -> RunTasks:
+    state = request.app.state
+    known: RunTasks | None = getattr(state, "training_run_tasks", None)
+    if known is None:
+        with _state_lock:
+            known = getattr(state, "training_run_tasks", None)
+            if known is None:
+                known = RunTasks()
+                state.training_run_tasks = known
+    return known
+
+
 StoreDep = Annotated[MirrorStore, Depends(get_mirror_store)]
 FloodDep = Annotated[FloodGuard, Depends(get_flood_guard)]
+RunTasksDep = Annotated[RunTasks, Depends(get_run_tasks)]
 
 
 # --- the mirror -------------------------------------------------------------------
@@ -101,6 +115,7 @@ def post_session_events(
     user: Worker,
     store: StoreDep,
     guard: FloodDep,
+    runs: RunTasksDep,
     session: SessionDep,
     request: Request,
 ) -> MirrorAccepted:
@@ -115,6 +130,8 @@ def post_session_events(
         )
     old, record = store.publish(user.id, list(body.events))
     announce_mirror(request.app.state, user.id, old, record)
+    # A training run's task: its scoring events are recorded into the run (issue 9).
+    relay(session, runs, user, old, body.events)
     return MirrorAccepted(seq=record.seq)
 
 

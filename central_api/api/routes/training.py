@@ -23,8 +23,10 @@ from followup_core.training.wire import (
     ClearanceIn,
     ClearanceOut,
     ExpectedOut,
+    LiveLineIn,
     MarksIn,
     PatientLineOut,
+    PatientLinesOut,
     ProgressOut,
     RunCreate,
     RunEventsAccepted,
@@ -219,5 +221,40 @@ def get_progress(trainee_id: str, user: CurrentUser, session: SessionDep) -> Pro
         raise ApiError(404, "not-found", "no such trainee")
     runs.trainee(session, runs.training_practice(session), trainee_id)
     out = progress_out(trainee_id, runs.trainee_progress(session, trainee_id))
+    session.rollback()
+    return out
+
+
+@router.post(
+    "/runs/{run_id}/lines",
+    status_code=201,
+    response_model=PatientLinesOut,
+    operation_id="say_training_line",
+    responses=responses(404, 409, 422),
+)
+def post_line(
+    run_id: str, body: LiveLineIn, user: Trainer, session: SessionDep, client: ClientDep
+) -> PatientLinesOut:
+    """The trainer types a line as the run's simulated patient, live (instead of the
+    scenario's lines); the trainee's workspace hears a `training` event with the run's
+    id and reads the lines here. 409 `run-scored` once the run is scored; audited."""
+    with UnitOfWork(session, actor_id=user.id, client=client) as uow:
+        run = runs.visible_run(session, user, run_id)
+        runs.say(session, uow, user, run, body)
+        out = runs.lines_out(session, run)
+    return out
+
+
+@router.get(
+    "/runs/{run_id}/lines",
+    response_model=PatientLinesOut,
+    operation_id="list_training_lines",
+    responses=responses(404),
+)
+def get_lines(run_id: str, user: CurrentUser, session: SessionDep) -> PatientLinesOut:
+    """The lines the trainer typed live as the run's patient, oldest first (the latest 200).
+
+    The run's trainee and the trainers see them; anyone else gets 404."""
+    out = runs.lines_out(session, runs.visible_run(session, user, run_id))
     session.rollback()
     return out
