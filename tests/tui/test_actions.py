@@ -19,6 +19,7 @@ from assistant_tui.screens.lock import LockScreen
 from assistant_tui.screens.red_flag import RedFlagScreen
 from assistant_tui.screens.shadow import ShadowScreen
 from assistant_tui.screens.supervision import InboxScreen, SupervisorDialog
+from assistant_tui.screens.trainee_result import TraineeResultScreen
 from assistant_tui.widgets.queue import QueueList
 from assistant_tui.widgets.script import ScriptPane
 from tests.tui.test_work_a_task import SIZE, open_first, settle
@@ -35,6 +36,7 @@ BOUND = [
     InboxScreen,
     SupervisorDialog,
     AttentionScreen,
+    TraineeResultScreen,
 ]
 
 
