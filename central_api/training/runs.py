@@ -35,7 +35,7 @@ from followup_core.training.evaluation import (
 from followup_core.training.progress import Progress, ScoredRun, progress
 from followup_core.training.run import RunEvent, RunOutcome, RunRecord
 from followup_core.training.scenarios import Scenario, Situation
-from followup_core.training.wire import RunEventsIn, RunOut, evaluation_out
+from followup_core.training.wire import RunEventsIn, RunOut, TraineeOut, evaluation_out
 from followup_core.workflows import WORKFLOWS
 
 _EVENT = TypeAdapter(RunEvent)
@@ -329,3 +329,49 @@ def trainee_progress(session: Session, trainee_id: str) -> Progress:
         )
     }
     return progress(scored, cleared)
+
+
+def trainees_out(session: Session, practice: models.Practice) -> list[TraineeOut]:
+    """The training practice's active assistants with clearances and run counts."""
+    users = session.scalars(
+        select(models.User)
+        .join(models.UserPractice, models.UserPractice.user_id == models.User.id)
+        .where(
+            models.UserPractice.practice_id == practice.id,
+            models.User.role == str(Role.ASSISTANT),
+            models.User.active,
+        )
+        .order_by(models.User.display_name, models.User.id)
+    ).all()
+    ids = [u.id for u in users]
+    cleared: dict[str, list[WorkflowId]] = {}
+    for user_id, workflow in session.execute(
+        select(models.TrainingClearance.user_id, models.TrainingClearance.workflow).where(
+            models.TrainingClearance.user_id.in_(ids)
+        )
+    ):
+        cleared.setdefault(user_id, []).append(WorkflowId(workflow))
+    counts: dict[str, list[models.TrainingRun]] = {}
+    for run in session.scalars(
+        select(models.TrainingRun)
+        .where(models.TrainingRun.trainee_id.in_(ids))
+        .order_by(models.TrainingRun.created_at)
+    ):
+        counts.setdefault(run.trainee_id, []).append(run)
+    out: list[TraineeOut] = []
+    for user in users:
+        mine = counts.get(user.id, [])
+        scored = [r for r in mine if r.status == "scored"]
+        scored.sort(key=lambda r: r.scored_at or r.created_at)
+        out.append(
+            TraineeOut(
+                id=user.id,
+                display_name=user.display_name,
+                cleared=sorted(cleared.get(user.id, []), key=str),
+                runs=len(mine),
+                scored=len(scored),
+                open=len(mine) - len(scored),
+                last_score=scored[-1].score if scored else None,
+            )
+        )
+    return out
