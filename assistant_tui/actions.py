@@ -294,6 +294,71 @@ ACTIONS: tuple[Action, ...] = (
     Action("inbox.overdue", "o", "toggle_overdue", "Overdue only"),
     Action("inbox.next_page", "n", "next_page", "Next page"),
     Action("inbox.close", "escape,ctrl+g", "close", "Back"),
+    # The trainer's training desk (issue 9). Letters are free here: no outcome keys.
+    Action(
+        "train.assign",
+        "a",
+        "assign",
+        "Assign",
+        palette=True,
+        detail="Assign the selected scenario to a trainee",
+    ),
+    Action(
+        "train.open",
+        "enter",
+        "open_run",
+        "Follow run",
+        palette=True,
+        detail="Follow the selected run live (a scored run: its result)",
+    ),
+    Action(
+        "train.marks",
+        "m",
+        "marks",
+        "Marks",
+        palette=True,
+        detail="Mark the selected run's trainer items",
+    ),
+    Action(
+        "train.result",
+        "v",
+        "result",
+        "Result",
+        palette=True,
+        detail="The selected run's score and per-section results",
+    ),
+    Action(
+        "train.progress",
+        "p",
+        "progress",
+        "Progress",
+        palette=True,
+        detail="The selected trainee's progress by workflow and form section",
+    ),
+    Action(
+        "train.clear",
+        "c",
+        "clear",
+        "Clear",
+        palette=True,
+        detail="Sign the selected trainee off for a workflow (audited)",
+    ),
+    # Following a training run.
+    Action("follow.coach", "w", "whisper", "Coach at step"),
+    Action("follow.marks", "m", "marks", "Marks"),
+    Action("follow.say", "p", "say", "Say as patient"),
+    Action("follow.close", "escape,ctrl+g", "close", "Stop following"),
+    # Marking a run.
+    Action("marks.yes", "y", "mark_yes", "Yes"),
+    Action("marks.no", "n", "mark_no", "No (comment)"),
+    Action("marks.na", "x", "mark_na", "N/A"),
+    Action("marks.comment", "c", "comment", "Comment", footer=False),
+    Action("marks.save", "s,ctrl+s", "save", "Save marks"),
+    Action("marks.cancel", "escape,ctrl+g", "cancel", "Cancel"),
+    # A run's result and a trainee's progress.
+    Action("result.close", "escape,ctrl+g,q", "close", "Back"),
+    Action("progress.clear", "c", "clear", "Clear for a workflow"),
+    Action("progress.close", "escape,ctrl+g,q", "close", "Back"),
     # Supervisor dialogs.
     Action("dialog.cancel", "escape,ctrl+g", "cancel", "Cancel"),
     # Modals.
@@ -320,6 +385,11 @@ AREA_TITLES: dict[str, str] = {
     "supervise": "Team board",
     "shadow": "Shadowing",
     "inbox": "Escalation inbox",
+    "train": "Training desk",
+    "follow": "Following a run",
+    "marks": "Marks",
+    "result": "Run result",
+    "progress": "Trainee progress",
 }
 
 AREA_HELP: dict[str, str] = {
@@ -359,7 +429,21 @@ AREA_HELP: dict[str, str] = {
         "Escalations, oldest acknowledgement due first; OVERDUE is past the route's "
         "acknowledgement target. A acknowledges, R resolves with a note."
     ),
-    "train": "The training desk (coming with the training work).",
+    "train": (
+        "Scenarios on the synthetic training practice, your trainees and their runs, "
+        "live. A assigns the selected scenario to a trainee; Enter follows a run "
+        "(W coaches at the trainee's step); M marks it, V shows its result; P a "
+        "trainee's progress; C clears a trainee for a workflow."
+    ),
+    "follow": (
+        "The trainee's panes as they work the run, read-only, with the expected "
+        "handling and the simulated patient's lines at their step (▶). W whispers a "
+        "coaching line tied to that step; M opens the marks."
+    ),
+    "marks": (
+        "Your items of the evaluation form (the automatic ones are scored from the "
+        "session). Y yes, N no with a comment, X not applicable; S saves."
+    ),
     "metrics": "The follow-up figures with trend arrows and charts: p period, g day or week, "
     "w workflow, x exceptions review (Enter opens the tasks), r reload.",
 }

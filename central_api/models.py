@@ -401,6 +401,8 @@ class Whisper(Base):
     from_user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
     to_user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
     text: Mapped[str] = mapped_column(String(400))
+    # The script step key the trainee was on when a trainer coached (training runs).
+    step: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     acknowledged_at: Mapped[datetime | None] = mapped_column(nullable=True)
 

@@ -123,8 +123,10 @@ class WhisperStrip(Static):
             return
         first = self.whispers[0]
         more = f" (+{len(self.whispers) - 1} more)" if len(self.whispers) > 1 else ""
+        # A trainer's coaching names the script step it is about (training runs).
+        step = f" at step {escape(first.step)}" if first.step else ""
         self.update(
-            f"[b]Whisper from {escape(first.from_display_name)}:[/b] {escape(first.text)}"
+            f"[b]Whisper from {escape(first.from_display_name)}{step}:[/b] {escape(first.text)}"
             f"{more}   [dim]{escape(key)} acknowledges[/dim]"
         )
         self.display = True

@@ -28,7 +28,7 @@ from textual import work
 from assistant_tui.widgets.patient_lines import PatientLines, lines_for
 
 if TYPE_CHECKING:
-    from backend_client.trainee import TraineeApi
+    from backend_client.training import TrainingApi
     from followup_core.training.wire import LiveLineOut, RunOut, RunScriptOut
 
 
@@ -57,13 +57,13 @@ class WorkspaceTraining:
         for name in ("step", "branch", "voicemail"):
             self.watch(script, name, self._training_follow, init=False)  # type: ignore[attr-defined]
 
-    def trainee_api(self) -> TraineeApi | None:
+    def trainee_api(self) -> TrainingApi | None:
         sync = self.services.sync  # type: ignore[attr-defined]
         if sync is None:
             return None
-        from backend_client.trainee import TraineeApi
+        from backend_client.training import TrainingApi
 
-        return TraineeApi(sync.client)
+        return TrainingApi(sync.client)
 
     @property
     def open_run(self) -> RunOut | None:
@@ -138,7 +138,7 @@ class WorkspaceTraining:
             await self._read_lines(api, run_id)
             self.draw_patient()
 
-    async def _read_lines(self, api: TraineeApi, run_id: str) -> None:
+    async def _read_lines(self, api: TrainingApi, run_id: str) -> None:
         from backend_client.errors import ApiError, Offline
 
         try:

@@ -42,6 +42,7 @@ from followup_core.training.wire import (
     PatientLinesOut,
     RunEventsIn,
     RunOut,
+    TraineeOut,
     evaluation_out,
 )
 from followup_core.workflows import WORKFLOWS
@@ -386,3 +387,49 @@ def lines_out(session: Session, run: models.TrainingRun) -> PatientLinesOut:
             LiveLineOut(seq=r.seq, step=r.step, text=r.text, created_at=r.created_at) for r in rows
         ],
     )
+
+
+def trainees_out(session: Session, practice: models.Practice) -> list[TraineeOut]:
+    """The training practice's active assistants with clearances and run counts."""
+    users = session.scalars(
+        select(models.User)
+        .join(models.UserPractice, models.UserPractice.user_id == models.User.id)
+        .where(
+            models.UserPractice.practice_id == practice.id,
+            models.User.role == str(Role.ASSISTANT),
+            models.User.active,
+        )
+        .order_by(models.User.display_name, models.User.id)
+    ).all()
+    ids = [u.id for u in users]
+    cleared: dict[str, list[WorkflowId]] = {}
+    for user_id, workflow in session.execute(
+        select(models.TrainingClearance.user_id, models.TrainingClearance.workflow).where(
+            models.TrainingClearance.user_id.in_(ids)
+        )
+    ):
+        cleared.setdefault(user_id, []).append(WorkflowId(workflow))
+    counts: dict[str, list[models.TrainingRun]] = {}
+    for run in session.scalars(
+        select(models.TrainingRun)
+        .where(models.TrainingRun.trainee_id.in_(ids))
+        .order_by(models.TrainingRun.created_at)
+    ):
+        counts.setdefault(run.trainee_id, []).append(run)
+    out: list[TraineeOut] = []
+    for user in users:
+        mine = counts.get(user.id, [])
+        scored = [r for r in mine if r.status == "scored"]
+        scored.sort(key=lambda r: r.scored_at or r.created_at)
+        out.append(
+            TraineeOut(
+                id=user.id,
+                display_name=user.display_name,
+                cleared=sorted(cleared.get(user.id, []), key=str),
+                runs=len(mine),
+                scored=len(scored),
+                open=len(mine) - len(scored),
+                last_score=scored[-1].score if scored else None,
+            )
+        )
+    return out

@@ -143,6 +143,22 @@ class RunScriptOut(WireModel):
     expected: ExpectedOut | None
 
 
+class TraineeOut(WireModel):
+    """An assistant of the training practice: who, what they are cleared for, their runs.
+
+    `runs` counts every run assigned to them, `scored` those scored, `open` those
+    still assigned (worked or not); `cleared` is sorted by workflow id.
+    """
+
+    id: str
+    display_name: str
+    cleared: list[Annotated[WorkflowId, Lax]]
+    runs: int
+    scored: int
+    open: int
+    last_score: float | None  # the latest scored run's score (0-100)
+
+
 class ClearanceIn(WireModel):
     assistant_id: Id
     workflow: Annotated[WorkflowId, Lax]

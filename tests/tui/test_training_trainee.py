@@ -103,8 +103,10 @@ async def open_run_task(pilot: Any, workspace: Any, name: str, task_id: str) -> 
     """Filter the queue by the patient's surname and open the run's task (Enter)."""
     await until(
         pilot,
-        lambda: task_id in {row.task_id for row in workspace.queue.rows}
-        or task_id in {row.task_id for row in workspace.queue._all},
+        lambda: (
+            task_id in {row.task_id for row in workspace.queue.rows}
+            or task_id in {row.task_id for row in workspace.queue._all}
+        ),
         "the run's task in the queue",
     )
     workspace.queue.focus()

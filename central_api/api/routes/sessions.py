@@ -247,6 +247,7 @@ def _whisper_out(row: models.Whisper, from_name: str) -> WhisperOut:
         from_display_name=from_name,
         to_user_id=row.to_user_id,
         text=row.text,
+        step=row.step,
         status=WhisperStatus.READ if row.acknowledged_at else WhisperStatus.UNREAD,
         created_at=row.created_at,
         acknowledged_at=row.acknowledged_at,
@@ -279,7 +280,11 @@ def post_whisper(
     scope = scope_for(session, user)
     subject = subject_for(session, scope, body.to_user_id, client=client)
     row = models.Whisper(
-        from_user_id=user.id, to_user_id=subject.id, text=body.text, created_at=models.utcnow()
+        from_user_id=user.id,
+        to_user_id=subject.id,
+        text=body.text,
+        step=body.step,
+        created_at=models.utcnow(),
     )
     session.add(row)
     session.flush()

@@ -15,10 +15,10 @@ from sqlalchemy import select
 from central_api import models
 from central_api.api.deps import ClientDep, CurrentUser, SessionDep, require_roles
 from central_api.errors import AUTH_ERRORS, ApiError, responses
-from central_api.training import runs, shipped_scenarios
+from central_api.training import runs, shipped_forms, shipped_scenarios
 from central_api.uow import UnitOfWork
 from followup_core.enums import Role
-from followup_core.training.evaluation import Mark
+from followup_core.training.evaluation import EvaluationForm, Mark
 from followup_core.training.wire import (
     ClearanceIn,
     ClearanceOut,
@@ -34,6 +34,7 @@ from followup_core.training.wire import (
     RunOut,
     RunScriptOut,
     ScenarioSummary,
+    TraineeOut,
     progress_out,
 )
 
@@ -57,6 +58,27 @@ def list_scenarios(user: Trainer) -> list[ScenarioSummary]:
         )
         for _, s in sorted(shipped_scenarios().items())
     ]
+
+
+@router.get("/forms", response_model=list[EvaluationForm], operation_id="list_training_forms")
+def list_forms(user: Trainer) -> list[EvaluationForm]:
+    """The shipped evaluation forms (every version), by id then version: sections, items,
+    points, fatal and automatic items; the desk shows a run's items from here."""
+    return [f for _, f in sorted(shipped_forms().items())]
+
+
+@router.get(
+    "/trainees",
+    response_model=list[TraineeOut],
+    operation_id="list_trainees",
+    responses=responses(409),
+)
+def list_trainees(user: Trainer, session: SessionDep) -> list[TraineeOut]:
+    """The active assistants of the training practice, by display name, with their
+    clearances and run counts (409 `no-training-practice` when none is set up)."""
+    out = runs.trainees_out(session, runs.training_practice(session))
+    session.rollback()
+    return out
 
 
 @router.post(

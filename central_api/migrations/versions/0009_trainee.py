@@ -1,7 +1,7 @@
 """training: lines the trainer types live as a run's simulated patient
 
 Revision ID: 0009_trainee
-Revises: 0007_metrics
+Revises: 0009_coaching
 Create Date: 2026-11-30
 
 `training_lines` holds what a trainer says as the simulated patient during a run
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009_trainee"
-down_revision: str | None = "0007_metrics"
+down_revision: str | None = "0009_coaching"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
