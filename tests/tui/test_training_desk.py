@@ -9,9 +9,9 @@ sent there reaches the trainee's whisper strip with its step; the trainee saves
 the outcome, the trainer marks the run and sees the score; then the trainee's
 progress, and a sign-off for the workflow.
 
-The run's session events are posted by the trainee's client over the API here
-(`POST /runs/{id}/events`): recording them from the workspace's mirror is the
-trainee's side (another branch), not the desk's.
+The run is recorded from the trainee's workspace mirror by the server (no extra
+call); the trainee's side shows the simulated patient (following the step, and a
+line the trainer says live with P) and the same result the desk shows.
 """
 
 from __future__ import annotations
@@ -95,9 +95,11 @@ async def test_assign_follow_coach_mark_progress_and_clear(
     from assistant_tui.app import AssistantApp
     from assistant_tui.modes.train import TrainScreen
     from assistant_tui.modes.workspace_live import WhisperStrip
+    from assistant_tui.screens.trainee_result import TraineeResultScreen
     from assistant_tui.screens.training_follow import FollowRunScreen
     from assistant_tui.screens.training_marks import MarksScreen
     from assistant_tui.screens.training_result import ProgressScreen, ResultScreen
+    from assistant_tui.widgets.patient_lines import PatientLines
     from assistant_tui.widgets.script import ScriptPane
     from backend_client import ApiClient
     from local_cache import LocalCache, SyncEngine
@@ -208,20 +210,28 @@ async def test_assign_follow_coach_mark_progress_and_clear(
                 assert "at step verify-identity" in str(strip.render())
                 assert follow.coached == [("verify-identity", "Ask for the date of birth")]
 
-                # The trainee verifies, reads on, saves "confirmed" (events as the mirror
-                # recorder would post them: the trainee's side, see the module docstring).
-                recorded = tess_http.post(
-                    f"/v1/training/runs/{run.id}/events",
-                    json={
-                        "events": [
-                            {"type": "script-step", "step": 0, "voicemail": False},
-                            {"type": "identity-verified", "verified": True},
-                            {"type": "script-step", "step": 1, "voicemail": False},
-                            {"type": "script-step", "step": 3, "voicemail": False},
-                        ]
-                    },
+                # The trainee's patient strip follows the step; the trainer says a line
+                # as the patient (P) and it shows there too.
+                patient = workspace.query_one(PatientLines)
+                await until(
+                    wp,
+                    lambda: (
+                        patient.shown == ["Sure. It's Priya Ramanathan, born November 8, 1992."]
+                    ),
+                    "the patient's line at the step",
                 )
-                assert recorded.status_code == 202, recorded.text
+                await pilot.press("p", *"Why do you need that", "enter")
+                await until(
+                    wp,
+                    lambda: (
+                        patient.live is not None and patient.live.text == "Why do you need that"
+                    ),
+                    "the trainer's line in the trainee's strip",
+                )
+                assert patient.live is not None and patient.live.step == "verify-identity"
+
+                # The trainee verifies, reads on, saves "confirmed" (the server records the
+                # run from the workspace's mirror).
                 await wp.press("f4")
                 await wp.press(*["space"] * 4)
                 await wp.press("c", "enter")
@@ -259,6 +269,21 @@ async def test_assign_follow_coach_mark_progress_and_clear(
                 sections = result.query_one("#result-sections", DataTable)
                 assert sections.row_count == len(server_run["evaluation"]["sections"])
                 desk_app.save_screenshot(str(tmp_path / "result.svg"))
+                # The trainee sees the same result in the workspace.
+                await until(
+                    wp,
+                    lambda: (
+                        isinstance(work_app.screen, TraineeResultScreen)
+                        and work_app.screen.run.status == "scored"
+                    ),
+                    "the scored result in the trainee's workspace",
+                )
+                mine = work_app.screen
+                assert isinstance(mine, TraineeResultScreen)
+                assert mine.run.evaluation.score == server_run["evaluation"]["score"] == 100.0
+                assert mine.run.evaluation.passed and "PASSED" in str(
+                    mine.query_one("#trainee-result-head").render()
+                )
                 await pilot.press("escape")
                 await until(pilot, lambda: desk_app.screen is follow, "back on follow")
                 assert follow.run.status == "scored"
