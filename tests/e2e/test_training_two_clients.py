@@ -110,13 +110,12 @@ def test_a_trainer_and_a_trainee_through_a_whole_scored_run(
         trainer.wait_text(TRAINEE_NAME, within=30)
         trainer.send("a")
         trainer.wait_text(f"Assign {SCENARIO_TITLE}", within=20)
-        trainer.send("Down")
-        trainer.send("Enter")
+        trainer.send("Enter")  # the first trainee is highlighted
         trainer.wait_text(f"assigned “{SCENARIO_TITLE}” to {TRAINEE_NAME}", within=20)
 
         # Tess filters her queue to the synthetic patient and opens the run's task.
         trainee.send("/")
-        type_after_focus_moves(trainee, "R", "amanathan", lambda typed: f"filter: {typed}")
+        type_after_focus_moves(trainee, "r", "amanathan", lambda typed: f"filter: {typed}")
         trainee.wait_text("Ramanathan", within=30)
         trainee.send("Enter")  # leaves the filter for the list
         trainee.send("Enter")  # opens the highlighted task
@@ -154,13 +153,14 @@ def test_a_trainer_and_a_trainee_through_a_whole_scored_run(
         trainee.wait_text("identity verified ", within=20)
         trainee.send("Space")
         trainee.send("Space")
-        trainee.wait_text("If the patient says", within=20)
-        found = re.search(r"(\d)\) Confirms", trainee.capture())
+        screen = trainee.wait_text("Script · step 4/6", within=20)
+        found = re.search(r"(\d)\) Confirms", screen)
         assert found is not None, trainee.last_screen
         trainee.send(found.group(1))
         trainee.wait_text("I'll be there.", within=20)
         trainee.send("Space")
         trainee.send("Space")
+        trainee.wait_text("Script · step 6/6", within=20)
         trainee.send("c")
         trainee.send("Enter")
         trainee.wait_text("Training result", within=30)
