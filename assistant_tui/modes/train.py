@@ -136,13 +136,13 @@ class TrainScreen(ModeScreen):
     def _header_text(self) -> str:
         user = self.services.user
         who = (
-            f"Signed in as [b]{escape(user.display_name)}[/b] ({escape(str(user.role))})"
+            f"[b]{escape(user.display_name)}[/b] ({escape(str(user.role))})"
             if user is not None
-            else "Opened offline from the local cache"
+            else "not signed in"
         )
         status = self.services.status
         link = connection_text(status.online if status else False, self.services.live)
-        return f"[b]{self.TITLE}[/b] · {who} · {escape(link)}"
+        return f"[b]{self.TITLE}[/b] · {who} · {escape(link.split(':')[0])}"
 
     # --- loading -----------------------------------------------------------------------
 

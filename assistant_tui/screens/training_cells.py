@@ -38,9 +38,10 @@ WORKFLOW_SHORT = {
     "reactivation": "reactivate",
 }
 
-SCENARIO_COLUMNS = ("Scenario", "Workflow", "Situations")
-TRAINEE_COLUMNS = ("Trainee", "Runs", "Open", "Last", "Cleared for")
-RUN_COLUMNS = ("Trainee", "Scenario", "Status", "Score", "Result", "Assigned")
+# The columns that matter most come first: narrow terminals scroll the rest.
+SCENARIO_COLUMNS = ("Workflow", "Situation")
+TRAINEE_COLUMNS = ("Trainee", "Last", "Runs", "Cleared for")
+RUN_COLUMNS = ("Trainee", "Result", "Score", "Scenario", "Assigned")
 
 
 def short_workflow(workflow: object) -> str:
@@ -49,9 +50,10 @@ def short_workflow(workflow: object) -> str:
 
 
 def scenario_cells(s: ScenarioSummary) -> list[str]:
-    """One library row: title, workflow (short), situations."""
-    situations = ", ".join(x for x in s.situations if x != "standard") or "standard"
-    return [s.title, short_workflow(s.workflow), situations]
+    """One library row: workflow (short), then the title without its workflow prefix
+    ("Confirmation: patient confirms" -> "patient confirms"; the brief shows it whole)."""
+    _, sep, rest = s.title.partition(": ")
+    return [short_workflow(s.workflow), rest if sep else s.title]
 
 
 def score_text(score: float | None) -> str:
@@ -59,9 +61,10 @@ def score_text(score: float | None) -> str:
 
 
 def trainee_cells(t: TraineeOut) -> list[str]:
-    """One trainee row: name, runs, open runs, last score, cleared workflows (short)."""
+    """One trainee row: name, last score, runs (open ones), cleared workflows (short)."""
     cleared = ", ".join(short_workflow(w) for w in t.cleared) or "-"
-    return [t.display_name, str(t.runs), str(t.open), score_text(t.last_score), cleared]
+    runs = f"{t.runs} ({t.open} open)" if t.open else str(t.runs)
+    return [t.display_name, score_text(t.last_score), runs, cleared]
 
 
 def result_text(run: RunOut) -> Text:
@@ -78,13 +81,12 @@ def result_text(run: RunOut) -> Text:
 
 
 def run_cells(run: RunOut, names: dict[str, str]) -> list[Text | str]:
-    """One run row: trainee, scenario title, status, score (scored only), result, assigned."""
+    """One run row: trainee, result (or progress), score (scored only), scenario, assigned."""
     return [
         names.get(run.trainee_id, run.trainee_id[:8]),
-        run.title,
-        run.status,
-        score_text(run.evaluation.score) if run.status == "scored" else "-",
         result_text(run),
+        score_text(run.evaluation.score) if run.status == "scored" else "-",
+        run.title,
         run.created_at.strftime("%m-%d %H:%MZ"),
     ]
 
@@ -93,11 +95,14 @@ def expected_lines(expected: ExpectedOut | None) -> list[str]:
     """The scenario's expected handling, for the trainer (markup-escaped)."""
     if expected is None:
         return ["[dim]The expected handling is shown to trainers only.[/dim]"]
-    route = str(expected.route) if expected.route else "none"
+    route = f"escalate: {expected.route}" if expected.route else "no escalation"
+    checks = [
+        route,
+        "verify ID first" if expected.identity_verified else "no ID check",
+        "voicemail (safe text)" if expected.voicemail else "no voicemail",
+    ]
     lines = [
-        f"Outcome: [b]{escape(' or '.join(expected.outcomes))}[/b] · escalation: {escape(route)}",
-        f"Identity verified first: {'yes' if expected.identity_verified else 'not needed'}"
-        f" · voicemail: {'yes (safe text only)' if expected.voicemail else 'no'}",
+        f"Expect [b]{escape(' or '.join(expected.outcomes))}[/b] · {escape(' · '.join(checks))}"
     ]
     if expected.next_step:
         lines.append(
@@ -206,7 +211,7 @@ def progress_lines(progress: ProgressOut, titles: dict[str, str]) -> list[str]:
 
 def workflow_label(workflow: object, runs: int, passed: int, cleared: bool) -> str:
     """The label before a workflow's score sparkline in the progress view."""
-    tick = "[b green]✓ cleared[/b green]" if cleared else "[dim]not cleared[/dim]"
+    tick = "[b green]✓ cleared[/b green]" if cleared else "[dim]· not cleared[/dim]"
     return f"{escape(short_workflow(workflow)):<11} {runs:>2} run(s) {passed:>2} passed  {tick}"
 
 

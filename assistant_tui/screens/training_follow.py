@@ -30,7 +30,6 @@ from assistant_tui.screens.training_cells import (
     patient_lines,
     result_text,
     score_text,
-    short_workflow,
 )
 from assistant_tui.widgets.footer import LeanFooter
 from assistant_tui.widgets.patient import PatientPane
@@ -85,6 +84,13 @@ class FollowRunScreen(ShadowScreen):
         self.query_one("#follow-lines", Static).border_title = "Simulated patient"
         self._draw_run()
         self.load_script()
+
+    def on_resize(self) -> None:
+        # Below 100 columns the session pane (state, observers) gives way to the script;
+        # below 32 rows the script drops its heading and keeps "do not say" short (as the
+        # workspace does on a small terminal).
+        self.set_class(self.size.width < 100, "-narrow")
+        self.set_class(self.size.height < 32, "-short")
 
     # --- the run ---------------------------------------------------------------------------
 
@@ -149,10 +155,9 @@ class FollowRunScreen(ShadowScreen):
             if on_task
             else "[dim]not on this run's task now[/dim]"
         )
-        score = score_text(run.evaluation.score) if run.status == "scored" else "-"
+        score = f" {score_text(run.evaluation.score)}" if run.status == "scored" else ""
         lines = [
-            f"[b]{escape(run.title)}[/b] ({escape(short_workflow(run.workflow))}) · "
-            f"{escape(run.status)} · score {score} · {result_text(run).markup}",
+            f"[b]{escape(run.title)}[/b] · {result_text(run).markup}{score}",
             f"{escape(self.subject_name)} {where}",
         ]
         expected = self.script_out.expected if self.script_out is not None else None

@@ -89,7 +89,9 @@ class ProgressScreen(Screen[None]):
             yield Static(
                 f"[b]Progress[/b] · {escape(self.trainee.display_name)}", id="progress-title"
             )
-            yield Static("[b]By workflow[/b] (scores over time, oldest left)")
+            yield Static(
+                "[b]By workflow[/b] (scores over time, oldest left)", classes="progress-heading"
+            )
             yield Vertical(id="progress-workflows")
             yield Static("loading…", id="progress-summary")
             yield Static("", id="progress-message")

@@ -150,7 +150,7 @@ async def test_assign_follow_coach_mark_progress_and_clear(
                 assert run.trainee_id == tess["id"] and run.status == "assigned"
                 runs_table = desk.query_one("#train-runs", DataTable)
                 assert runs_table.row_count == len(desk.runs)
-                assert "in progress" in str(runs_table.get_row_at(0)[4])
+                assert "in progress" in str(runs_table.get_row_at(0)[1])
 
                 # The trainee's workspace gets the task (live) and opens it.
                 workspace = work_app.workspace
@@ -244,6 +244,7 @@ async def test_assign_follow_coach_mark_progress_and_clear(
                 await until(pilot, lambda: isinstance(desk_app.screen, MarksScreen), "marks")
                 marks = desk_app.screen
                 assert isinstance(marks, MarksScreen)
+                await until(pilot, lambda: bool(marks.query("#marks")), "the marks table")
                 assert [i.id for i in marks.items] == [
                     "nothing-to-others",
                     "no-clinical-advice",
@@ -261,6 +262,7 @@ async def test_assign_follow_coach_mark_progress_and_clear(
                 await until(pilot, lambda: isinstance(desk_app.screen, ResultScreen), "result")
                 result = desk_app.screen
                 assert isinstance(result, ResultScreen)
+                await until(pilot, lambda: bool(result.query("#result-summary")), "result drawn")
                 server_run = tess_http.get(f"/v1/training/runs/{run.id}").json()
                 assert server_run["status"] == "scored"
                 summary_text = str(result.query_one("#result-summary").render())
@@ -303,6 +305,7 @@ async def test_assign_follow_coach_mark_progress_and_clear(
                 await until(pilot, lambda: isinstance(desk_app.screen, ProgressScreen), "progress")
                 progress = desk_app.screen
                 assert isinstance(progress, ProgressScreen)
+                await settle(pilot)
                 await until(pilot, lambda: progress.loads > 0, "the progress")
                 assert progress.progress is not None
                 confirm = next(

@@ -64,17 +64,23 @@ def _run(
 
     scenario = shipped_scenarios()[scenario_id]
     form = default_form()
-    steps = [{"type": "script-step", "step": 0}]
-    if phi_first:
-        steps.append({"type": "script-step", "step": 3})
-    steps += [{"type": "identity-verified", "verified": True}, {"type": "script-step", "step": 3}]
+    steps: list[dict[str, Any]] = [{"type": "script-step", "step": 0}]
+    if outcome == "left-voicemail":
+        steps.append({"type": "script-step", "step": 2, "voicemail": True})
+    else:
+        if phi_first:
+            steps.append({"type": "script-step", "step": 3})
+        steps += [
+            {"type": "identity-verified", "verified": True},
+            {"type": "script-step", "step": 3},
+        ]
     record = RunRecord.model_validate(
         {
             "events": steps,
             "outcome": RunOutcome(
                 outcome=outcome,
                 channel="phone",
-                identity_verified=True,
+                identity_verified=outcome != "left-voicemail",
                 next_step=bool(scenario.expected.next_step),
             ).model_dump(mode="json")
             if outcome
