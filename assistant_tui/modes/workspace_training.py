@@ -14,7 +14,8 @@
   `WorkspaceLive.mirror_note`), so their order reaches the server.
 - **Result.** After the run's outcome is saved, the first feed change of its task
   (the server has the attempt) reads the run and opens `TraineeResultScreen`; the
-  trainer's marks (a `training` event) update it; Ctrl+T reopens the latest.
+  trainer's marks (a `training` event) update it while it is open, else a notice
+  says the result is in; Ctrl+T reopens the latest.
 
 Nothing here blocks the UI thread: every call is an async worker.
 """
@@ -183,24 +184,33 @@ class WorkspaceTraining:
         self.training_runs[run.task_id] = run
         if self.open_run is not None and self.open_run.id == run_id:
             self.draw_patient()
-        if run.outcome is not None and (run.id in self._awaiting_result or run.status == "scored"):
+        first = run.id in self._awaiting_result
+        if run.outcome is not None and (first or run.status == "scored"):
             self._awaiting_result.discard(run.id)
-            self.show_training_result(run)
+            self.show_training_result(run, open_dialog=first)
 
-    def show_training_result(self, run: RunOut) -> None:
-        """Show `run`'s result: update the open result dialog, else open one (not over
-        another dialog or the lock: then only a notice, and Ctrl+T opens it)."""
+    def show_training_result(self, run: RunOut, *, open_dialog: bool = True) -> None:
+        """Show `run`'s result: update its open result dialog; else open one if
+        `open_dialog` (the first result, right after the save) and nothing else is on
+        top (another dialog, the lock); otherwise only a notice (Ctrl+T opens it)."""
         from assistant_tui.screens.trainee_result import TraineeResultScreen
 
         self.training_result = run
         app = self.app  # type: ignore[attr-defined]
         top = app.screen
-        if isinstance(top, TraineeResultScreen):
+        if isinstance(top, TraineeResultScreen) and (top.run.id == run.id or open_dialog):
             top.show_run(run)
-        elif top is self:
+        elif top is self and open_dialog:
             app.push_screen(TraineeResultScreen(run))
         else:
-            self.notify(f"Training result ready: {run.title}", timeout=5)  # type: ignore[attr-defined]
+            key = self._result_key()
+            self.notify(f"Training result: {run.title} ({key} shows it)", timeout=8)  # type: ignore[attr-defined]
+
+    def _result_key(self) -> str:
+        from assistant_tui import actions
+
+        keymap = self.services.settings.keymap  # type: ignore[attr-defined]
+        return actions.key_for("workspace.training_result", keymap)
 
     def action_show_training_result(self) -> None:
         from assistant_tui.screens.trainee_result import TraineeResultScreen
