@@ -18,17 +18,21 @@ Nothing sleeps to synchronise: every step polls `capture-pane` against a deadlin
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.test_demo import type_after_focus_moves
-from tests.e2e.tmux import Tmux
+from tests.e2e.test_supervise_two_clients import (
+    choose_passphrase,
+    live,
+    quit_client,
+    start_client,
+    type_password,
+)
 from tests.support.seeded import SqliteTemplate
 from tests.support.server import ApiServer
 
@@ -51,47 +55,6 @@ def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
         yield api.url, password
 
 
-def start_client(tmp_path: Path, url: str, username: str) -> Tmux:
-    """`assistant-tui --server URL --user NAME` in its own tmux server and data dir."""
-    home = tmp_path / username
-    home.mkdir()
-    tmux = Tmux(home)
-    env = {
-        "ASSISTANT_TUI_DATA_DIR": str(home / "data"),
-        "ASSISTANT_TUI_CONFIG": str(home / "no-config.toml"),
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(home),
-        "TERM": "xterm-256color",
-    }
-    tmux.start(
-        [sys.executable, "-m", "assistant_tui.cli", "--server", url, "--user", username], env
-    )
-    return tmux
-
-
-def sign_in(tmux: Tmux, password: str, passphrase: str) -> None:
-    """The sign-in screen's password (one dot per character), then a new cache passphrase."""
-    tmux.wait_text("Sign in to", within=60)
-    type_after_focus_moves(tmux, password[:1], password[1:], lambda typed: "•" * len(typed))
-    tmux.send("Enter")
-    tmux.wait_text("Step 1 of 2", within=60)
-    tmux.type_text(passphrase)
-    tmux.send("Enter")
-    tmux.wait_text("Step 2 of 2", within=20)
-    tmux.type_text(passphrase)
-    tmux.send("Enter")
-
-
-def live(screen: str) -> bool:
-    return "● live" in screen
-
-
-def quit_client(tmux: Tmux) -> str:
-    tmux.send("C-q")
-    tmux.wait_for(lambda _s: tmux.pane_dead(), "the app to exit", within=30)
-    return tmux.capture()
-
-
 def test_a_trainer_and_a_trainee_through_a_whole_scored_run(
     tmp_path: Path, server: tuple[str, str]
 ) -> None:
@@ -99,8 +62,10 @@ def test_a_trainer_and_a_trainee_through_a_whole_scored_run(
     trainee = start_client(tmp_path, url, TRAINEE)
     trainer = start_client(tmp_path, url, TRAINER)
     try:
-        sign_in(trainee, password, "e2e-" + secrets.token_hex(6))
-        sign_in(trainer, password, "e2e-" + secrets.token_hex(6))
+        type_password(trainee, password)
+        type_password(trainer, password)
+        choose_passphrase(trainee, "e2e-" + secrets.token_hex(6))
+        choose_passphrase(trainer, "e2e-" + secrets.token_hex(6))
         trainee.wait_for(live, "the trainee's live stream", within=60)
         trainee.wait_text("Attempts", within=30)
 

@@ -13,19 +13,17 @@ form's points and the answers the run should get.
 
 from __future__ import annotations
 
-import secrets
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.support.pilot import until
 from tests.support.server import ApiServer
+from tests.tui.conftest import LiveApi
 from tests.tui.test_work_a_task import SIZE
 
-DEADLINE = 30.0
 TRAINER_ITEMS = (
     "nothing-to-others",
     "no-clinical-advice",
@@ -35,26 +33,6 @@ TRAINER_ITEMS = (
 )
 
 
-@pytest.fixture
-def seeded(tmp_path: Path) -> Iterator[tuple[ApiServer, str]]:
-    from central_api.db import make_engine, make_session_factory, migrate
-    from central_api.seed import seed_database
-
-    url = f"sqlite:///{tmp_path / 'api.db'}"
-    migrate(url)
-    engine = make_engine(url)
-    password = secrets.token_urlsafe(12)
-    with make_session_factory(engine)() as session:
-        seed_database(session, size=60, demo_password=password)
-    engine.dispose()
-    server = ApiServer(url, env={"ASSISTANT_API_TRIGGER_INTERVAL": "0"})
-    server.start()
-    try:
-        yield server, password
-    finally:
-        server.stop()
-
-
 def signed_in(server: ApiServer, password: str, username: str) -> httpx.Client:
     with httpx.Client(base_url=server.url) as c:
         token = c.post("/v1/auth/login", json={"username": username, "password": password})
@@ -62,14 +40,6 @@ def signed_in(server: ApiServer, password: str, username: str) -> httpx.Client:
     return httpx.Client(
         base_url=server.url, headers={"Authorization": f"Bearer {token.json()['token']}"}
     )
-
-
-async def until(pilot: Any, condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.05)
 
 
 def expected_score(answers: dict[str, str]) -> float:
@@ -168,7 +138,7 @@ def branch_number(workspace: Any, label: str) -> str:
 
 @pytest.mark.slow
 async def test_a_trainee_works_three_scenarios(
-    seeded: tuple[ApiServer, str], tmp_path: Path, passphrase: str
+    live_api: LiveApi, tmp_path: Path, passphrase: str
 ) -> None:
     from assistant_tui.app import AssistantApp
     from assistant_tui.screens.trainee_result import verdict
@@ -177,7 +147,7 @@ async def test_a_trainee_works_three_scenarios(
     from local_cache import LocalCache, SyncEngine
     from local_cache.keys import MemoryKeyring
 
-    server, password = seeded
+    server, password = live_api.server, live_api.password
     cache = LocalCache.open(
         tmp_path / "trainee", "trainee", passphrase, keyring_backend=MemoryKeyring()
     )
