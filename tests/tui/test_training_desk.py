@@ -228,6 +228,14 @@ async def test_assign_follow_coach_mark_progress_and_clear(
                 await until(
                     pilot, lambda: follow.run.outcome == "confirmed", "the saved outcome on follow"
                 )
+                # The desk under it saw the run's task change in the feed and re-read it.
+                await until(
+                    pilot,
+                    lambda: any(r.id == run.id and r.outcome == "confirmed" for r in desk.runs),
+                    "the saved outcome on the desk",
+                )
+                row = runs_table.get_row(run.id)
+                assert "to mark: 5" in str(row[1])
 
                 # Marks from the follow view: every trainer item yes, then the result.
                 await pilot.press("m")
