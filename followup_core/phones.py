@@ -9,11 +9,16 @@ What a provider puts in a caller-id field is one of three things:
   `e164` is what patients are matched on and callbacks dialled;
 - a withheld caller id: a word (`anonymous`, `restricted`, `private`, `unknown`,
   `unavailable`, `blocked`, `withheld`, a SIP `anonymous@…` URI) or one of the
-  placeholder numbers providers substitute for it (Twilio documents
-  +266696687 "ANONYMOUS", +7378742833 "RESTRICTED", +2562533 "BLOCKED",
-  +8656696 "UNKNOWN" and +86282452253 "UNAVAILABLE": the letters on a keypad)
-  → `WithheldCaller`; nobody can call it back, and two of them are not the
-  same caller;
+  placeholder numbers Twilio (and providers compatible with it) put in `From`
+  instead (Twilio's help article "Why am I getting calls from these strange
+  numbers?": +266696687 "ANONYMOUS", +7378742833 "RESTRICTED", +2562533
+  "BLOCKED", +8656696 "UNKNOWN", +86282452253 "UNAVAILABLE", the words on a
+  keypad) → `WithheldCaller`; nobody can call it back, and two of them are not
+  the same caller. A placeholder is recognised only as the provider writes it:
+  `+` and exactly those digits, and only while libphonenumber finds that no
+  valid number. The same digits written any other way are a real caller's:
+  `737-874-2833`, `(737) 874-2833` or `+1 737 874 2833` is a valid Austin, Texas
+  number, and such a caller gets a callback like anyone else;
 - anything else → `InvalidPhone` (raised by `parse_phone`).
 
 Pure functions, no I/O. The region is an ISO 3166-1 alpha-2 code (`US`, `GB`):
@@ -85,18 +90,18 @@ _WORDS: dict[str, WithheldReason] = {
     "out of area": WithheldReason.UNAVAILABLE,
 }
 
-# Digits of the placeholder numbers providers send instead of a withheld caller id
-# (Twilio's documented set; compatible providers reuse it). Compared on digits only,
-# with or without the leading +.
-PLACEHOLDER_DIGITS = frozenset({"266696687", "7378742833", "2562533", "8656696", "86282452253"})
+# The placeholder numbers Twilio documents in `From` for a withheld caller id, exactly as
+# it sends them (E.164 spelling with its `+`); compatible providers reuse them.
+PLACEHOLDERS = frozenset({"+266696687", "+7378742833", "+2562533", "+8656696", "+86282452253"})
 
-_NON_DIGITS = re.compile(r"\D")
-_EXTENSION = re.compile(r";|x|ext", re.IGNORECASE)
 _SIP = re.compile(r"^sips?:([^@;]*)@", re.IGNORECASE)
 
 
 def withheld_reason(raw: str | None) -> WithheldReason | None:
-    """Why this caller id is not a number to call back, or None if it may be one."""
+    """Why this caller id is not a number to call back, or None if it may be one.
+
+    Words are matched case-insensitively (also as a SIP URI's user part); a placeholder
+    number only in its documented spelling (`+7378742833`, see the module docstring)."""
     if raw is None:
         return WithheldReason.EMPTY
     text = raw.strip().strip('"').strip()
@@ -108,12 +113,18 @@ def withheld_reason(raw: str | None) -> WithheldReason | None:
     lowered = " ".join(text.lower().replace("_", " ").split())
     if lowered in _WORDS:
         return _WORDS[lowered]
-    digits = _NON_DIGITS.sub("", _EXTENSION.split(text, maxsplit=1)[0])
-    if digits in PLACEHOLDER_DIGITS or (
-        digits.startswith("1") and digits[1:] in PLACEHOLDER_DIGITS
-    ):
+    if text in PLACEHOLDERS and not _is_valid_e164(text):
         return WithheldReason.PLACEHOLDER
     return None
+
+
+def _is_valid_e164(text: str) -> bool:
+    """Whether libphonenumber's metadata makes this E.164 text a number in service (a
+    placeholder that became one would be a real caller: the real caller wins)."""
+    try:
+        return bool(phonenumbers.is_valid_number(phonenumbers.parse(text, None)))
+    except NumberParseException:
+        return False
 
 
 _TEL_EXT = re.compile(r";ext=([0-9]{1,20})", re.IGNORECASE)
@@ -164,8 +175,17 @@ def classify_caller(
 
 
 def normalise_stored(raw: str, region: str | None = DEFAULT_REGION) -> str:
-    """The E.164 spelling to store for a patient's number (`InvalidPhone` if impossible)."""
-    return parse_phone(raw, region).e164
+    """The E.164 spelling to store as a patient's (callback) number.
+
+    Raises `InvalidPhone` unless libphonenumber finds the number valid, not merely
+    possible: an Australian `(03) 3410 5613` read in the US is ten digits
+    (`+10334105613`, possible) but no US area code starts with 0, so nobody could
+    dial it back (issue 11: "numbers that cannot be valid are never stored as callback
+    numbers")."""
+    parsed = parse_phone(raw, region)
+    if not parsed.valid:
+        raise InvalidPhone("not a number in service in its country")
+    return parsed.e164
 
 
 def region_of(phone: str | None, default: str = DEFAULT_REGION) -> str:

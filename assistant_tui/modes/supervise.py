@@ -231,11 +231,15 @@ class SuperviseScreen(ModeScreen):
     def live_event(self, kind: str, data: dict[str, object]) -> None:
         if kind in ("team", "escalation", "whisper", "assignment"):
             self.soon()
-        if kind == "session":
+        if kind in ("session", "whisper"):
             from assistant_tui.screens.shadow import ShadowScreen
 
             for screen in self.app.screen_stack:
-                if isinstance(screen, ShadowScreen) and screen.subject_id == data.get("user_id"):
+                if not isinstance(screen, ShadowScreen):
+                    continue
+                if kind == "whisper":
+                    screen.whisper_changed(str(data.get("whisper_id", "")))
+                elif screen.subject_id == data.get("user_id"):
                     screen.nudged(int(str(data.get("seq", 0))))
 
     @on(FeedChanged)

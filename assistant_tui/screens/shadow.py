@@ -199,6 +199,12 @@ class ShadowScreen(Screen[None]):
 
     # --- actions ---------------------------------------------------------------------------
 
+    # The last whisper sent from this screen: the message line says "not read yet" until
+    # the assistant acknowledges it (the server tells the sender with a `whisper` event
+    # carrying only its id; the screen then reads the whisper's status), then "read".
+    whisper_id: str | None = None
+    whisper_read = False
+
     def action_whisper(self) -> None:
         from assistant_tui.screens.supervision import WhisperScreen
 
@@ -213,11 +219,32 @@ class ShadowScreen(Screen[None]):
         from backend_client.errors import ApiError, Offline
 
         try:
-            await self.api.whisper(self.subject_id, text)
+            sent = await self.api.whisper(self.subject_id, text)
         except (ApiError, Offline) as exc:
             self._say(f"whisper not sent: {getattr(exc, 'message', type(exc).__name__)}")
             return
-        self._say("whisper sent")
+        self.whisper_id, self.whisper_read = sent.id, False
+        self._say("whisper sent, not read yet")
+
+    def whisper_changed(self, whisper_id: str) -> None:
+        """A `whisper` event (ids only): if it is ours, see whether it was read."""
+        if whisper_id == self.whisper_id and not self.whisper_read:
+            self.check_whisper()
+
+    @work(exclusive=True, group="whisper-read", exit_on_error=False)
+    async def check_whisper(self) -> None:
+        from backend_client.errors import ApiError, Offline
+
+        try:
+            read = await self.api.whispers("read", sent=True)
+        except (ApiError, Offline):
+            return  # the next event or a re-open shows it
+        mine = next((w for w in read if w.id == self.whisper_id), None)
+        if mine is None or mine.acknowledged_at is None:
+            return
+        self.whisper_read = True
+        at = mine.acknowledged_at.astimezone().strftime("%H:%M")  # this terminal's local time
+        self._say(f"whisper read by {self.subject_name} at {at}")
 
     def action_close(self) -> None:
         self.stop_and_close()

@@ -1,8 +1,10 @@
 """`assistant-api` commands of interop: `fhir import`, `import-csv`, `telephony-secret`.
 
 - `fhir import FILE|DIR --practice ID [--json]`: each JSON file (a Bundle, or one
-  resource) imported like `POST /v1/fhir`, one transaction per file; a rejected
-  file prints its OperationOutcome issues and exits 1 (the others still load).
+  resource) imported like `POST /v1/fhir`, one transaction per file; a directory's
+  files go in reference order (Patient files, Bundles, ServiceRequest, Appointment,
+  Task, then by name); a rejected file prints its OperationOutcome issues and exits
+  1 (the others still load).
 - `import-csv --practice ID --mapping FILE CSV [--json]`: see
   `central_api.interop.csv_import`; exits 0 when every row loaded, 2 when some
   rows were bad (they are listed by line; the good rows are loaded), 1 on errors.
@@ -24,6 +26,9 @@ from pathlib import Path
 from typing import Any
 
 CLI_CLIENT = "assistant-api cli"
+PRACTICE_HELP = (
+    "the practice's id: `id` in its practice file, or `assistant-api seed --json` for the demo's"
+)
 
 
 class InteropCliError(Exception):
@@ -34,27 +39,66 @@ def add_parsers(sub: Any, db: argparse.ArgumentParser) -> None:
     fhir = sub.add_parser("fhir", help="FHIR R4 exchange")
     fhir_sub = fhir.add_subparsers(dest="fhir_command", required=True, metavar="ACTION")
     imp = fhir_sub.add_parser(
-        "import", parents=[db], help="import FHIR Bundles from a file or a directory"
+        "import",
+        parents=[db],
+        help="import FHIR Bundles from a file or a directory",
+        description="Import FHIR R4 JSON (a Bundle of type batch, transaction or collection, "
+        "or one resource per file) of Patient, Appointment, ServiceRequest and Task into a "
+        "practice, as POST /v1/fhir does. Records are matched by identifier, so importing "
+        "the same files again changes nothing. Each file is one transaction: a file with an "
+        "invalid resource writes nothing and its OperationOutcome names the entry.",
+        epilog="exit status: 0 every file imported, 1 some file was refused (the others "
+        "are imported). Example: assistant-api fhir import tests/fixtures/fhir "
+        "--practice ID",
     )
-    imp.add_argument("path", metavar="FILE|DIR")
-    imp.add_argument("--practice", required=True, metavar="ID")
+    imp.add_argument(
+        "path",
+        metavar="FILE|DIR",
+        help="a JSON file, or a directory whose *.json files are imported (Patient files "
+        "first, then Bundles, ServiceRequest, Appointment, Task)",
+    )
+    imp.add_argument("--practice", required=True, metavar="ID", help=PRACTICE_HELP)
     imp.add_argument("--json", action="store_true", help="print the outcomes as JSON")
 
     csv_cmd = sub.add_parser(
-        "import-csv", parents=[db], help="load appointments from a practice-management CSV"
+        "import-csv",
+        parents=[db],
+        help="load appointments from a practice-management CSV",
+        description="Load appointments and their patients from a practice-management "
+        "export. The mapping (TOML) names the export's columns, its date formats and its "
+        "status words; examples/csv-mapping.toml is a complete one for "
+        "examples/worklist.csv. Bad rows are listed by line with the reason and skipped; "
+        "the good rows are loaded in one transaction; the same file twice changes nothing.",
+        epilog="exit status: 0 every row loaded, 2 some rows were bad (the others are "
+        "loaded), 1 the mapping or the file could not be used. Example: assistant-api "
+        "import-csv --practice ID --mapping examples/csv-mapping.toml examples/worklist.csv",
     )
-    csv_cmd.add_argument("csv", metavar="CSV")
-    csv_cmd.add_argument("--practice", required=True, metavar="ID")
-    csv_cmd.add_argument("--mapping", required=True, metavar="FILE", help="column mapping (TOML)")
+    csv_cmd.add_argument("csv", metavar="CSV", help="the export (UTF-8, header row first)")
+    csv_cmd.add_argument("--practice", required=True, metavar="ID", help=PRACTICE_HELP)
+    csv_cmd.add_argument(
+        "--mapping",
+        required=True,
+        metavar="FILE",
+        help="column mapping (TOML; see examples/csv-mapping.toml)",
+    )
     csv_cmd.add_argument("--json", action="store_true", help="print the result as JSON")
 
     secret = sub.add_parser(
         "telephony-secret",
         parents=[db],
         help="store the practice's telephony provider secret (from env or stdin)",
+        description="Store the auth token the telephony provider signs its callbacks with "
+        "(X-Twilio-Signature), read from ASSISTANT_API_TELEPHONY_SECRET or standard input, "
+        "never from an argument. Then point the provider's call status callback at "
+        "POST /v1/triggers/missed-call?practice=ID.",
     )
-    secret.add_argument("--practice", required=True, metavar="ID")
-    secret.add_argument("--provider", default="twilio", choices=["twilio"])
+    secret.add_argument("--practice", required=True, metavar="ID", help=PRACTICE_HELP)
+    secret.add_argument(
+        "--provider",
+        default="twilio",
+        choices=["twilio"],
+        help="whose signature to check (Twilio and providers compatible with it)",
+    )
 
 
 def _practice(session: Any, practice_id: str) -> Any:
@@ -73,6 +117,17 @@ def _after_import(factory: Any) -> None:
         run_once(session)
 
 
+# A directory's files are imported in this order of their resourceType (then by name):
+# what others refer to first, as `import_bundle` orders a Bundle's entries.
+_FILE_ORDER = {
+    "Patient": 0,
+    "Bundle": 1,
+    "ServiceRequest": 2,
+    "Appointment": 3,
+    "Task": 4,
+}
+
+
 def cmd_fhir_import(args: argparse.Namespace, url: str, factory: Any) -> int:
     from central_api import audit
     from central_api.interop.fhir_import import FhirRejected, import_bundle
@@ -81,15 +136,22 @@ def cmd_fhir_import(args: argparse.Namespace, url: str, factory: Any) -> int:
     files = sorted(root.glob("*.json")) if root.is_dir() else [root]
     if not files or not all(f.is_file() for f in files):
         raise InteropCliError(f"{args.path}: no JSON file to import")
-    failed = False
-    report: list[dict[str, Any]] = []
+    loaded: list[tuple[int, str, Path, Any]] = []
     for path in files:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             raise InteropCliError(f"{path.name}: not JSON ({type(exc).__name__})") from None
-        if isinstance(data, dict) and data.get("resourceType") not in (None, "Bundle"):
+        rtype = data.get("resourceType") if isinstance(data, dict) else None
+        if rtype not in (None, "Bundle"):
             data = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": data}]}
+        loaded.append((_FILE_ORDER.get(str(rtype), len(_FILE_ORDER)), path.name, path, data))
+    # Files of one resource in reference order, so an Appointment's Patient saved in
+    # another file is imported before it, whatever the files' names.
+    loaded.sort(key=lambda item: (item[0], item[1]))
+    failed = False
+    report: list[dict[str, Any]] = []
+    for _rank, _name, path, data in loaded:
         with factory() as session:
             practice = _practice(session, args.practice)
             try:

@@ -53,7 +53,7 @@ from central_api import models
 from central_api.interop import records
 from central_api.triggers.missed_call import practice_region
 from followup_core.enums import AppointmentStatus
-from followup_core.phones import InvalidPhone, parse_phone
+from followup_core.phones import InvalidPhone, normalise_stored
 from followup_core.schemas import SCHEDULABLE_MESSAGE, is_schedulable
 
 MAX_ROWS = 100_000
@@ -190,7 +190,7 @@ class _Loader:
         raw_phone = _cell(row, cols.phone)
         if raw_phone:
             try:
-                phone = parse_phone(raw_phone, self.region).e164
+                phone = normalise_stored(raw_phone, self.region)
             except InvalidPhone:
                 raise _RowError("phone: not a phone number that can exist") from None
         if cols.start:

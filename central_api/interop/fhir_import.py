@@ -15,7 +15,8 @@ from an earlier import, or by a reference's own identifier.
 
 Mapping (what the rest of the product needs from each resource):
 
-- Patient: name (official, else first), birthDate, first phone `telecom`
+- Patient: name (official, else first), birthDate, the first phone `telecom` (mobile,
+  home, work, then others) that is a valid number
   (parsed in the practice's region), preferred `communication` language, the
   interpreterRequired extension.
 - Appointment: status booked (→ confirmed when the patient participant has
@@ -62,7 +63,7 @@ from followup_core.enums import (
     TaskStatus,
     WorkflowId,
 )
-from followup_core.phones import InvalidPhone, parse_phone
+from followup_core.phones import InvalidPhone, normalise_stored
 from followup_core.schemas import SCHEDULABLE_MESSAGE, find_unstorable, is_schedulable
 
 SUPPORTED = ("Patient", "Appointment", "ServiceRequest", "Task")
@@ -291,7 +292,7 @@ class _Importer:
         phones.sort(key=lambda t: {"mobile": 0, "home": 1, "work": 2}.get(t.use or "", 3))
         for telecom in phones:
             try:
-                phone = parse_phone(telecom.value, self.region).e164
+                phone = normalise_stored(telecom.value, self.region)
                 break
             except InvalidPhone:
                 continue

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -120,57 +120,96 @@ def remember(
             )
 
 
-def _apply(row: Any, values: dict[str, Any]) -> bool:
-    changed = False
+def _apply(row: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """Set `values` on `row`; the earlier values of the fields that changed."""
+    old: dict[str, Any] = {}
     for name, value in values.items():
-        if getattr(row, name) != value:
+        current = getattr(row, name)
+        if current != value:
+            old[name] = current
             setattr(row, name, value)
-            changed = True
-    return changed
+    return old
+
+
+_Row = TypeVar("_Row", models.Patient, models.Appointment, models.Referral)
+_NOUN = {
+    ChangeKind.PATIENT: "a patient",
+    ChangeKind.APPOINTMENT: "an appointment",
+    ChangeKind.REFERRAL: "a referral",
+}
+
+
+@dataclass
+class _Written(Generic[_Row]):
+    row: _Row
+    change: str  # created | updated | unchanged
+    old: dict[str, Any]  # the changed fields' earlier values (empty unless updated)
+
+
+def _upsert(
+    session: Session,
+    practice: models.Practice,
+    kind: ChangeKind,
+    model: type[_Row],
+    keys: list[Key],
+    values: dict[str, Any],
+    *,
+    on_create: dict[str, Any] | None = None,
+) -> _Written[_Row]:
+    """Find the record any of `keys` names (RecordConflict if they name two, or one of
+    another practice), create it with `values` (and `on_create`) or set `values` on it,
+    register every key, and log a feed change unless nothing changed (no version bump)."""
+    record_id = find_record(session, practice.id, str(kind), keys)
+    old: dict[str, Any] = {}
+    if record_id is None:
+        row = model(
+            id=models.new_id(),
+            practice_id=practice.id,
+            version=1,
+            **(on_create or {}),
+            **values,
+        )
+        session.add(row)
+        session.flush()
+        change = "created"
+    else:
+        found = session.get(model, record_id)
+        if found is None or found.practice_id != practice.id:
+            raise RecordConflict(f"its identifier names {_NOUN[kind]} of another practice")
+        row = found
+        old = _apply(row, values)
+        change = "updated" if old else "unchanged"
+        if old:
+            row.version += 1
+    remember(session, practice.id, str(kind), keys, row.id)
+    if change != "unchanged":
+        log_change(
+            session, kind=kind, record_id=row.id, practice_id=practice.id, version=row.version
+        )
+    return _Written(row, change, old)
 
 
 def upsert_patient(
     session: Session, practice: models.Practice, keys: list[Key], data: PatientFields
 ) -> Outcome:
     """Create or update a patient; the consent and intake status we hold are kept."""
-    kind = str(ChangeKind.PATIENT)
-    record_id = find_record(session, practice.id, kind, keys)
-    values = {f.name: getattr(data, f.name) for f in fields(data)}
-    if record_id is None:
-        patient = models.Patient(
-            id=models.new_id(),
-            practice_id=practice.id,
-            timezone=practice.timezone,
+    written = _upsert(
+        session,
+        practice,
+        ChangeKind.PATIENT,
+        models.Patient,
+        keys,
+        {f.name: getattr(data, f.name) for f in fields(data)},
+        on_create={
+            "timezone": practice.timezone,
             # Contact by phone only where the source gave a number; other channels
             # need the patient's recorded consent, which a source record does not carry.
-            consent=Consent(phone=bool(data.phone)).model_dump(),
+            "consent": Consent(phone=bool(data.phone)).model_dump(),
             # FHIR Patient has no intake state: not missing until a form source says so.
-            intake_status=str(IntakeStatus.COMPLETE),
-            version=1,
-            **values,
-        )
-        session.add(patient)
-        session.flush()
-        change = "created"
-    else:
-        found = session.get(models.Patient, record_id)
-        if found is None or found.practice_id != practice.id:
-            raise RecordConflict("its identifier names a patient of another practice")
-        patient = found
-        if not _apply(patient, values):
-            remember(session, practice.id, kind, keys, patient.id)
-            return Outcome(patient.id, "unchanged")
-        patient.version += 1
-        change = "updated"
-    remember(session, practice.id, kind, keys, patient.id)
-    log_change(
-        session,
-        kind=ChangeKind.PATIENT,
-        record_id=patient.id,
-        practice_id=practice.id,
-        version=patient.version,
+            "intake_status": str(IntakeStatus.COMPLETE),
+        },
     )
-    return Outcome(patient.id, change)
+    return Outcome(written.row.id, written.change)
 
 
 def upsert_appointment(
@@ -183,36 +222,11 @@ def upsert_appointment(
     source_at: datetime | None = None,
 ) -> Outcome:
     """Create or update an appointment; a new status is kept in its history and moves work."""
-    kind = str(ChangeKind.APPOINTMENT)
-    record_id = find_record(session, practice.id, kind, keys)
     values = {f.name: getattr(data, f.name) for f in fields(data)}
     values["status"] = str(data.status)
-    previous: str | None = None
-    if record_id is None:
-        appt = models.Appointment(id=models.new_id(), practice_id=practice.id, version=1, **values)
-        session.add(appt)
-        session.flush()
-        change = "created"
-    else:
-        found = session.get(models.Appointment, record_id)
-        if found is None or found.practice_id != practice.id:
-            raise RecordConflict("its identifier names an appointment of another practice")
-        appt = found
-        previous = appt.status
-        if not _apply(appt, values):
-            remember(session, practice.id, kind, keys, appt.id)
-            return Outcome(appt.id, "unchanged")
-        appt.version += 1
-        change = "updated"
-    remember(session, practice.id, kind, keys, appt.id)
-    log_change(
-        session,
-        kind=ChangeKind.APPOINTMENT,
-        record_id=appt.id,
-        practice_id=practice.id,
-        version=appt.version,
-    )
-    if previous != appt.status:
+    written = _upsert(session, practice, ChangeKind.APPOINTMENT, models.Appointment, keys, values)
+    appt = written.row
+    if written.change == "created" or "status" in written.old:
         session.add(
             models.AppointmentStatusChange(
                 appointment_id=appt.id,
@@ -224,48 +238,28 @@ def upsert_appointment(
             )
         )
         _appointment_work(session, practice, appt)
-    return Outcome(appt.id, change)
+    return Outcome(appt.id, written.change)
 
 
 def upsert_referral(
     session: Session, practice: models.Practice, keys: list[Key], data: ReferralFields
 ) -> Outcome:
     """Create or update a referral; a completed or closed one ends its follow-up work."""
-    kind = str(ChangeKind.REFERRAL)
-    record_id = find_record(session, practice.id, kind, keys)
     values = {f.name: getattr(data, f.name) for f in fields(data)}
     values["status"] = str(data.status)
-    if record_id is None:
-        ref = models.Referral(id=models.new_id(), practice_id=practice.id, version=1, **values)
-        session.add(ref)
-        session.flush()
-        change = "created"
-    else:
-        found = session.get(models.Referral, record_id)
-        if found is None or found.practice_id != practice.id:
-            raise RecordConflict("its identifier names a referral of another practice")
-        ref = found
-        if not _apply(ref, values):
-            remember(session, practice.id, kind, keys, ref.id)
-            return Outcome(ref.id, "unchanged")
-        ref.version += 1
-        change = "updated"
-    remember(session, practice.id, kind, keys, ref.id)
-    log_change(
-        session,
-        kind=ChangeKind.REFERRAL,
-        record_id=ref.id,
-        practice_id=practice.id,
-        version=ref.version,
-    )
-    if ref.status in (str(ReferralStatus.COMPLETED), str(ReferralStatus.CLOSED)):
+    written = _upsert(session, practice, ChangeKind.REFERRAL, models.Referral, keys, values)
+    ref = written.row
+    if written.change != "unchanged" and ref.status in (
+        str(ReferralStatus.COMPLETED),
+        str(ReferralStatus.CLOSED),
+    ):
         to = (
             TaskStatus.COMPLETED if ref.status == ReferralStatus.COMPLETED else TaskStatus.CANCELLED
         )
         close_focus_work(
             session, ref.id, [WorkflowId.REFERRAL_FOLLOW_UP], to, f"referral-{ref.status}"
         )
-    return Outcome(ref.id, change)
+    return Outcome(ref.id, written.change)
 
 
 def close_focus_work(

@@ -204,6 +204,38 @@ def _focused_by(workflow: WorkflowId) -> Select[str | None]:
     )
 
 
+def _open_on_focus(
+    session: Session,
+    practices: Practices,
+    out: Progress,
+    counter: str,
+    *,
+    workflow: WorkflowId,
+    practice_id: str,
+    patient_id: str,
+    focus: tuple[FocusKind, str],
+    now: datetime,
+    priority: Priority = Priority.ROUTINE,
+) -> models.Task | None:
+    """Open one `workflow` task on `focus` (an appointment or referral) if the practice's
+    file runs that workflow (else None), counted under `counter` with its id reported."""
+    if not practices.runs(practice_id, workflow):
+        return None
+    task = open_task(
+        session,
+        practices,
+        practice_id=practice_id,
+        workflow=workflow,
+        triggered_at=now,
+        patient_id=patient_id,
+        focus=focus,
+        priority=priority,
+    )
+    out.add(counter)
+    out.summary.task_ids.append(task.id)
+    return task
+
+
 def open_confirmations(
     session: Session, practices: Practices, now: datetime, out: Progress
 ) -> None:
@@ -221,25 +253,23 @@ def open_confirmations(
     ).all()
     _loaded = _preload_patients(session, [appt.patient_id for appt in rows])
     for appt in rows:
-        if not practices.runs(appt.practice_id, WorkflowId.APPOINTMENT_CONFIRMATION):
-            continue
-        task = open_task(
+        task = _open_on_focus(
             session,
             practices,
-            practice_id=appt.practice_id,
+            out,
+            "confirmations",
             workflow=WorkflowId.APPOINTMENT_CONFIRMATION,
-            triggered_at=now,
+            practice_id=appt.practice_id,
             patient_id=appt.patient_id,
             focus=(FocusKind.APPOINTMENT, appt.id),
-            # Confirmation must land before the visit, whatever the response target says.
+            now=now,
             priority=Priority.URGENT
             if appt.start_at - now < timedelta(hours=24)
             else Priority.ROUTINE,
         )
-        if task.due_at > appt.start_at:
+        # Confirmation must land before the visit, whatever the response target says.
+        if task is not None and task.due_at > appt.start_at:
             task.due_at = appt.start_at
-        out.add("confirmations")
-        out.summary.task_ids.append(task.id)
 
 
 def open_intakes(session: Session, practices: Practices, now: datetime, out: Progress) -> None:
@@ -271,22 +301,21 @@ def open_intakes(session: Session, practices: Practices, now: datetime, out: Pro
     )
     _loaded = _preload_patients(session, [appt.patient_id for appt in rows])
     for appt in rows:
-        if not practices.runs(appt.practice_id, WorkflowId.INTAKE_COMPLETION):
-            continue
         if appt.patient_id in open_for_patient:
             continue
-        task = open_task(
+        task = _open_on_focus(
             session,
             practices,
-            practice_id=appt.practice_id,
+            out,
+            "intakes",
             workflow=WorkflowId.INTAKE_COMPLETION,
-            triggered_at=now,
+            practice_id=appt.practice_id,
             patient_id=appt.patient_id,
             focus=(FocusKind.APPOINTMENT, appt.id),
+            now=now,
         )
-        open_for_patient.add(appt.patient_id)
-        out.add("intakes")
-        out.summary.task_ids.append(task.id)
+        if task is not None:
+            open_for_patient.add(appt.patient_id)
 
 
 def open_referrals(session: Session, practices: Practices, now: datetime, out: Progress) -> None:
@@ -302,19 +331,17 @@ def open_referrals(session: Session, practices: Practices, now: datetime, out: P
     ).all()
     _loaded = _preload_patients(session, [ref.patient_id for ref in rows])
     for ref in rows:
-        if not practices.runs(ref.practice_id, WorkflowId.REFERRAL_FOLLOW_UP):
-            continue
-        task = open_task(
+        _open_on_focus(
             session,
             practices,
-            practice_id=ref.practice_id,
+            out,
+            "referrals",
             workflow=WorkflowId.REFERRAL_FOLLOW_UP,
-            triggered_at=now,
+            practice_id=ref.practice_id,
             patient_id=ref.patient_id,
             focus=(FocusKind.REFERRAL, ref.id),
+            now=now,
         )
-        out.add("referrals")
-        out.summary.task_ids.append(task.id)
 
 
 def reopen_retries(session: Session, now: datetime, out: Progress) -> None:

@@ -13,7 +13,8 @@ module may write freely without re-seeding.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -28,6 +29,7 @@ from central_api.db import make_engine, make_session_factory
 from tests.support.postgres import PostgresServer
 from tests.support.seeded import PostgresTemplate, SqliteTemplate
 from tests.support.server import ApiServer
+from tests.support.sse import StreamReader
 
 API_SEED_SIZE = 300
 HTTP_TIMEOUT = 30.0
@@ -65,6 +67,7 @@ class ApiHarness:
         self.app = app_client.app if app_client is not None else None
         self.url = server.url if server is not None else "http://testserver"
         self._engine: Engine | None = None
+        self._tokens: dict[str, str] = {}
 
     # --- clients ------------------------------------------------------------
 
@@ -94,6 +97,20 @@ class ApiHarness:
     def as_user(self, username: str) -> httpx.Client:
         """A client that sends a fresh bearer token of `username`."""
         return self.client(headers={"Authorization": f"Bearer {self.login(username)}"})
+
+    def token(self, username: str) -> str:
+        """`username`'s token, signed in once for this harness (argon2 per login is slow)."""
+        if username not in self._tokens:
+            self._tokens[username] = self.login(username)
+        return self._tokens[username]
+
+    def signed_in(self, username: str) -> httpx.Client:
+        """A client that sends `username`'s token from `token` (close it after use)."""
+        return self.client(headers={"Authorization": f"Bearer {self.token(username)}"})
+
+    def stream(self, username: str, *, last_event_id: str | None = None) -> StreamReader:
+        """`GET /v1/events` as `username` (a real server only), read by a thread."""
+        return StreamReader(self.url, self.token(username), last_event_id=last_event_id)
 
     # --- seed lookups ---------------------------------------------------------
 
@@ -180,6 +197,29 @@ def api(
 
     with ApiServer(db_url) as server:
         harness = ApiHarness(kind, db_url, seed, demo_password, server=server)
+        try:
+            yield harness
+        finally:
+            harness.close()
+
+
+@contextmanager
+def served(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    demo_password: str,
+    env: Mapping[str, str],
+) -> Iterator[ApiHarness]:
+    """The real server (`request.param`: "uvicorn" on an SQLite copy, or "postgres") with
+    its own settings `env`, for a module's own `api` fixture (the live-stream tests)."""
+    if request.param == "postgres":
+        pg: PostgresTemplate = request.getfixturevalue("postgres_template")
+        db_url, seed = pg.copy(), pg.summary
+    else:
+        lite: SqliteTemplate = request.getfixturevalue("sqlite_template")
+        db_url, seed = lite.copy(tmp_path_factory.mktemp("served")), lite.summary
+    with ApiServer(db_url, env=env) as server:
+        harness = ApiHarness(request.param, db_url, seed, demo_password, server=server)
         try:
             yield harness
         finally:

@@ -15,15 +15,14 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import select
 
 from central_api import models
-from tests.api.conftest import ApiHarness
+from tests.api.conftest import ApiHarness, served
 from tests.api.work_support import TaskPicker, attempt_body, post_attempt, user_id
 from tests.support.postgres import PostgresServer
-from tests.support.seeded import PostgresTemplate, SqliteTemplate
+from tests.support.seeded import PostgresTemplate
 from tests.support.server import ApiServer
 from tests.support.sse import StreamReader, StreamRefused
 
@@ -44,38 +43,8 @@ def api(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, demo_password: str
 ) -> Iterator[ApiHarness]:
     """The real server with the live settings above (the module's own, not the shared `api`)."""
-    if request.param == "postgres":
-        pg: PostgresTemplate = request.getfixturevalue("postgres_template")
-        db_url, seed = pg.copy(), pg.summary
-    else:
-        lite: SqliteTemplate = request.getfixturevalue("sqlite_template")
-        db_url, seed = lite.copy(tmp_path_factory.mktemp("live")), lite.summary
-    with ApiServer(db_url, env=LIVE_ENV) as server:
-        harness = ApiHarness(request.param, db_url, seed, demo_password, server=server)
-        try:
-            yield harness
-        finally:
-            harness.close()
-
-
-@pytest.fixture(scope="module")
-def tokens(api: ApiHarness) -> dict[str, str]:
-    """One signed-in token per username, for the module (argon2 per login is slow)."""
-    return {}
-
-
-def token_of(api: ApiHarness, tokens: dict[str, str], username: str) -> str:
-    if username not in tokens:
-        tokens[username] = api.login(username)
-    return tokens[username]
-
-
-def stream(api: ApiHarness, tokens: dict[str, str], username: str, **kw: Any) -> StreamReader:
-    return StreamReader(api.url, token_of(api, tokens, username), **kw)
-
-
-def client(api: ApiHarness, tokens: dict[str, str], username: str) -> httpx.Client:
-    return api.client(headers={"Authorization": f"Bearer {token_of(api, tokens, username)}"})
+    with served(request, tmp_path_factory, demo_password, LIVE_ENV) as harness:
+        yield harness
 
 
 def missed_call(api: ApiHarness, practice: int) -> str:
@@ -97,10 +66,10 @@ def owner_of(api: ApiHarness, task_id: str) -> str | None:
         return s.scalar(select(models.Task.owner_id).where(models.Task.id == task_id))
 
 
-def own_write(api: ApiHarness, tokens: dict[str, str], username: str, picker: TaskPicker) -> str:
+def own_write(api: ApiHarness, username: str, picker: TaskPicker) -> str:
     """A write that concerns only `username` (an attempt on one of their tasks)."""
     task = picker()
-    with client(api, tokens, username) as c:
+    with api.signed_in(username) as c:
         response = post_attempt(c, attempt_body(task))
     assert response.status_code == 201, response.text
     return task.id
@@ -128,16 +97,16 @@ def test_no_token_or_a_bad_one_is_a_401_before_the_stream_opens(api: ApiHarness)
         assert response.json()["error"]["code"] == "unauthenticated"
 
 
-def test_a_sixth_stream_of_one_user_is_a_429(api: ApiHarness, tokens: dict[str, str]) -> None:
-    opened = [stream(api, tokens, "supervisor.fr") for _ in range(5)]
+def test_a_sixth_stream_of_one_user_is_a_429(api: ApiHarness) -> None:
+    opened = [api.stream("supervisor.fr") for _ in range(5)]
     try:
         with pytest.raises(StreamRefused) as refused:
-            stream(api, tokens, "supervisor.fr")
+            api.stream("supervisor.fr")
         assert refused.value.status == 429
         assert int(refused.value.headers["retry-after"]) > 0
         assert '"too-many-streams"' in refused.value.body
         # Another user is not limited by this one's streams.
-        with stream(api, tokens, "admin") as other:
+        with api.stream("admin") as other:
             assert other.wait_for(lambda r: r.comments >= 1)
     finally:
         for reader in opened:
@@ -148,7 +117,7 @@ def test_a_sixth_stream_of_one_user_is_a_429(api: ApiHarness, tokens: dict[str, 
     deadline_ok = False
     for _ in range(50):
         try:
-            stream(api, tokens, "supervisor.fr").close()
+            api.stream("supervisor.fr").close()
             deadline_ok = True
             break
         except StreamRefused as exc:  # the server has not noticed the closes yet
@@ -162,7 +131,7 @@ def test_a_sixth_stream_of_one_user_is_a_429(api: ApiHarness, tokens: dict[str, 
 
 
 def test_a_missed_call_reaches_its_owner_and_supervisor_and_nobody_else(
-    api: ApiHarness, tokens: dict[str, str], pickers: dict[str, TaskPicker]
+    api: ApiHarness, pickers: dict[str, TaskPicker]
 ) -> None:
     # Only Ava is available in Hudson, so the new task is hers.
     for name, state in (
@@ -171,14 +140,14 @@ def test_a_missed_call_reaches_its_owner_and_supervisor_and_nobody_else(
         ("cora.vasquez", "break"),
         ("demo", "break"),
     ):
-        with client(api, tokens, name) as c:
+        with api.signed_in(name) as c:
             assert c.put("/v1/presence", json={"state": state}).status_code == 200
     with (
-        stream(api, tokens, "ava.lindqvist") as ava,
-        stream(api, tokens, "ben.okafor") as ben,
-        stream(api, tokens, "dev.nakamura") as dev,
-        stream(api, tokens, "supervisor") as sup,
-        stream(api, tokens, "supervisor.fr") as sup_fr,
+        api.stream("ava.lindqvist") as ava,
+        api.stream("ben.okafor") as ben,
+        api.stream("dev.nakamura") as dev,
+        api.stream("supervisor") as sup,
+        api.stream("supervisor.fr") as sup_fr,
     ):
         task_id = missed_call(api, HUDSON)
         assert owner_of(api, task_id) == user_id(api, "ava.lindqvist")
@@ -187,11 +156,11 @@ def test_a_missed_call_reaches_its_owner_and_supervisor_and_nobody_else(
         assert ava.named("assignment")[0].data == {"task_ids": [task_id]}
         assert sup.wait_for(has_feed_for(task_id))
         # Silent streams: their first event is their own later write.
-        ben_task = own_write(api, tokens, "ben.okafor", pickers["ben.okafor"])
+        ben_task = own_write(api, "ben.okafor", pickers["ben.okafor"])
         assert ben.wait_for(lambda r: bool(r.events))
         assert ben.snapshot()[0].event == "feed"
         assert ben.snapshot()[0].data == {"task_ids": [ben_task]}
-        dev_task = own_write(api, tokens, "dev.nakamura", pickers["dev.nakamura"])
+        dev_task = own_write(api, "dev.nakamura", pickers["dev.nakamura"])
         for reader in (dev, sup_fr):
             assert reader.wait_for(lambda r: bool(r.events))
             assert reader.snapshot()[0].event == "feed"
@@ -199,15 +168,15 @@ def test_a_missed_call_reaches_its_owner_and_supervisor_and_nobody_else(
 
 
 def test_presence_is_a_team_event_for_the_practices_supervisors(
-    api: ApiHarness, tokens: dict[str, str], pickers: dict[str, TaskPicker]
+    api: ApiHarness, pickers: dict[str, TaskPicker]
 ) -> None:
     with (
-        stream(api, tokens, "supervisor") as sup,
-        stream(api, tokens, "supervisor.fr") as sup_fr,
-        stream(api, tokens, "ben.okafor") as ben,
-        stream(api, tokens, "manager") as manager,
+        api.stream("supervisor") as sup,
+        api.stream("supervisor.fr") as sup_fr,
+        api.stream("ben.okafor") as ben,
+        api.stream("manager") as manager,
     ):
-        with client(api, tokens, "cora.vasquez") as c:
+        with api.signed_in("cora.vasquez") as c:
             assert c.put("/v1/presence", json={"state": "on-call"}).status_code == 200
         cora = user_id(api, "cora.vasquez")
         hudson = api.practice(HUDSON)["id"]
@@ -218,33 +187,33 @@ def test_presence_is_a_team_event_for_the_practices_supervisors(
             "state": "on-call",
         }
         # Front Range's supervisor and a fellow assistant hear nothing of it.
-        dev_task = own_write(api, tokens, "dev.nakamura", pickers["dev.nakamura"])
+        dev_task = own_write(api, "dev.nakamura", pickers["dev.nakamura"])
         assert sup_fr.wait_for(lambda r: bool(r.events))
         assert [e.event for e in sup_fr.snapshot()][:1] == ["feed"]
         assert sup_fr.snapshot()[0].data == {"task_ids": [dev_task]}
-        ben_task = own_write(api, tokens, "ben.okafor", pickers["ben.okafor"])
+        ben_task = own_write(api, "ben.okafor", pickers["ben.okafor"])
         assert ben.wait_for(lambda r: bool(r.events))
         assert ben.snapshot()[0].data == {"task_ids": [ben_task]}
         # A manager hears the team, never a task change: after the two writes above,
         # the next presence change is its second event.
-        with client(api, tokens, "cora.vasquez") as c:
+        with api.signed_in("cora.vasquez") as c:
             assert c.put("/v1/presence", json={"state": "available"}).status_code == 200
         assert manager.wait_for(lambda r: len(r.events) >= 2)
         assert [e.event for e in manager.snapshot()] == ["team", "team"]
 
 
 def test_an_escalation_reaches_the_inbox_of_its_practice(
-    api: ApiHarness, tokens: dict[str, str], pickers: dict[str, TaskPicker]
+    api: ApiHarness, pickers: dict[str, TaskPicker]
 ) -> None:
     task = pickers["cora.vasquez"]()
-    with stream(api, tokens, "supervisor") as sup, stream(api, tokens, "cora.vasquez") as cora:
+    with api.stream("supervisor") as sup, api.stream("cora.vasquez") as cora:
         body = {
             "id": str(uuid.uuid4()),
             "task_id": task.id,
             "route": "billing",
             "reason": "billing question",
         }
-        with client(api, tokens, "cora.vasquez") as c:
+        with api.signed_in("cora.vasquez") as c:
             response = c.post("/v1/escalations", json=body, headers={"Idempotency-Key": body["id"]})
         assert response.status_code == 201, response.text
         assert sup.wait_for(lambda r: bool(r.named("escalation")))
@@ -257,7 +226,7 @@ def test_an_escalation_reaches_the_inbox_of_its_practice(
         }
         assert cora.wait_for(has_feed_for(task.id))
         assert not cora.named("escalation")  # the inbox is the supervisors'
-        with client(api, tokens, "supervisor") as c:
+        with api.signed_in("supervisor") as c:
             ack = c.post(f"/v1/escalations/{body['id']}/acknowledge")
         assert ack.status_code == 200
         assert sup.wait_for(
@@ -270,28 +239,24 @@ def test_an_escalation_reaches_the_inbox_of_its_practice(
 # --- replay, overflow, logout --------------------------------------------------------
 
 
-def test_reconnecting_with_last_event_id_misses_nothing_buffered(
-    api: ApiHarness, tokens: dict[str, str]
-) -> None:
-    with stream(api, tokens, "supervisor") as first:
+def test_reconnecting_with_last_event_id_misses_nothing_buffered(api: ApiHarness) -> None:
+    with api.stream("supervisor") as first:
         task_a = missed_call(api, HUDSON)
         assert first.wait_for(has_feed_for(task_a))
         last_id = first.snapshot()[-1].id
     # Written while nobody of this user was listening.
     missed = [missed_call(api, HUDSON), missed_call(api, FRONT_RANGE)]
-    with stream(api, tokens, "supervisor", last_event_id=last_id) as again:
+    with api.stream("supervisor", last_event_id=last_id) as again:
         for task_id in missed:
             assert again.wait_for(has_feed_for(task_id))
         assert not again.named("resync")
         assert all(task_a not in e.data.get("task_ids", []) for e in again.snapshot())
-    with stream(api, tokens, "supervisor", last_event_id="unknown.0") as lost:
+    with api.stream("supervisor", last_event_id="unknown.0") as lost:
         assert lost.wait_for(lambda r: bool(r.events))
         assert lost.snapshot()[0].event == "resync"
 
 
-def test_a_subscriber_that_stops_reading_never_slows_the_server(
-    api: ApiHarness, tokens: dict[str, str]
-) -> None:
+def test_a_subscriber_that_stops_reading_never_slows_the_server(api: ApiHarness) -> None:
     """A raw socket with a tiny receive window reads nothing while writes go on.
 
     Every write is answered while the stream is stuck, and when the reader comes
@@ -303,7 +268,7 @@ def test_a_subscriber_that_stops_reading_never_slows_the_server(
     raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
     raw.connect((host, int(port)))
-    token = token_of(api, tokens, "admin")
+    token = api.token("admin")
     raw.sendall(
         (
             f"GET /v1/events HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
@@ -313,7 +278,7 @@ def test_a_subscriber_that_stops_reading_never_slows_the_server(
     flips = 300
     try:
         answered = 0
-        with client(api, tokens, "cora.vasquez") as c:
+        with api.signed_in("cora.vasquez") as c:
             # Presence flips: each is one `team` event for the admin's stream.
             for n in range(flips):
                 state = "available" if n % 2 else "break"
@@ -349,7 +314,7 @@ def test_logout_ends_the_stream(api: ApiHarness) -> None:
 
 
 def test_no_event_carries_a_seeded_name_or_phone(
-    api: ApiHarness, tokens: dict[str, str], pickers: dict[str, TaskPicker]
+    api: ApiHarness, pickers: dict[str, TaskPicker]
 ) -> None:
     with api.session() as s:
         patients = s.execute(
@@ -358,9 +323,9 @@ def test_no_event_carries_a_seeded_name_or_phone(
         staff = s.scalars(select(models.User.display_name)).all()
     needles = {v for row in patients for v in row if v and len(v) >= 3} | set(staff)
     assert needles
-    with stream(api, tokens, "admin") as admin, stream(api, tokens, "cora.vasquez") as cora:
+    with api.stream("admin") as admin, api.stream("cora.vasquez") as cora:
         task = pickers["cora.vasquez"]()
-        with client(api, tokens, "cora.vasquez") as c:
+        with api.signed_in("cora.vasquez") as c:
             assert post_attempt(c, attempt_body(task)).status_code == 201
             assert c.put("/v1/presence", json={"state": "wrap-up"}).status_code == 200
         new_task = missed_call(api, HUDSON)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from tests.api.conftest import ApiHarness
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "fhir"
 SYSTEM = "urn:example:pms:ids"  # a synthetic practice-management system
+ORION_REFERRALS = "http://orionhealth.com/fhir/apps/referralids"  # in HL7's example
 
 
 def _fixture(name: str) -> dict[str, Any]:
@@ -95,13 +97,23 @@ def _change_rows(api: ApiHarness) -> int:
         return int(s.scalar(select(func.count()).select_from(models.ChangeLog)) or 0)
 
 
+def test_the_fixtures_are_hl7s_published_bytes() -> None:
+    """The fixtures are hl7.fhir.r4.examples 4.0.1 as published (README.md there)."""
+    sums = (FIXTURES / "SHA256SUMS").read_text().split("\n")
+    listed = {line.split()[1]: line.split()[0] for line in sums if line.strip()}
+    on_disk = {p.name for p in FIXTURES.glob("*.json")}
+    assert set(listed) == on_disk and len(on_disk) == 5
+    for name, digest in listed.items():
+        assert hashlib.sha256((FIXTURES / name).read_bytes()).hexdigest() == digest, name
+
+
 def test_the_hl7_examples_import_and_a_reimport_changes_nothing(api: ApiHarness) -> None:
     practice = api.practice(1)["id"]
     bundle = _bundle(
-        _fixture("patient-example.json"),
-        _fixture("appointment-example.json"),
-        _fixture("servicerequest-example-myringotomy.json"),
-        _fixture("task-example1.json"),
+        _fixture("Patient-example.json"),
+        _fixture("Appointment-example.json"),
+        _fixture("ServiceRequest-lipid.json"),
+        _fixture("Task-example1.json"),
         {"resourceType": "Practitioner", "id": "example"},  # not ours: skipped, not refused
     )
     with api.as_user(api.username("supervisor", 1)) as client:
@@ -126,9 +138,7 @@ def test_the_hl7_examples_import_and_a_reimport_changes_nothing(api: ApiHarness)
 
     patient_id = _record_id(api, practice, "patient", "12345", "urn:oid:1.2.36.146.595.217.0.1")
     appt_id = _record_id(api, practice, "appointment", "Appointment/example", FHIR_ID_SYSTEM)
-    ref_id = _record_id(
-        api, practice, "referral", "20170201-0001", "http://goodhealth.org/placer-ids"
-    )
+    ref_id = _record_id(api, practice, "referral", "2345234234234", "urn:oid:1.3.4.5.6.7")
     task_id = _record_id(api, practice, "task", "20170201-001", "http:/goodhealth.org/identifiers")
     assert patient_id and appt_id and ref_id and task_id
     with api.session() as s:
@@ -147,6 +157,9 @@ def test_the_hl7_examples_import_and_a_reimport_changes_nothing(api: ApiHarness)
         "Peter James",
         "1974-12-25",
     )
+    # The example's numbers are Australian ("(03) 5555 6473"), not diallable from a US
+    # practice: no callback number is stored rather than a wrong one.
+    assert patient.phone == ""
     # The patient accepted: booked and confirmed (R4: participant status accepted).
     assert appt.status == "confirmed" and appt.patient_id == patient_id
     assert (appt.provider, appt.location, appt.visit_type) == (
@@ -154,12 +167,39 @@ def test_the_hl7_examples_import_and_a_reimport_changes_nothing(api: ApiHarness)
         "South Wing, second floor",
         "General Discussion",
     )
+    assert appt.start_at.replace(tzinfo=UTC) == datetime(2013, 12, 10, 9, tzinfo=UTC)
     assert list(history) == ["confirmed"]
+    # ServiceRequest "lipid": no authoredOn, so its occurrence (16:16 at -07:00) dates it.
     assert ref.status == "sent" and ref.patient_id == patient_id
-    assert ref.specialty == "Insertion of tympanic ventilation tube"
-    assert ref.receiving_provider == "Dr Adam Careful"
-    # Task.code names no workflow of ours; its focus is a ServiceRequest.
+    assert ref.specialty == "Lipid Panel" and ref.receiving_provider == ""
+    assert ref.referred_at.replace(tzinfo=UTC) == datetime(2013, 5, 2, 23, 16, tzinfo=UTC)
+    # Task.code ("Lipid Panel") names no workflow of ours; its focus is ServiceRequest/lipid,
+    # imported in the same Bundle, so the task follows that referral.
     assert task.workflow == "referral-follow-up" and task.patient_id == patient_id
+    assert task.focus_id == ref_id
+
+
+def test_hl7s_referral_to_a_patient_on_another_server_is_refused_by_name(
+    api: ApiHarness,
+) -> None:
+    """ServiceRequest "myringotomy" names its subject by an absolute URL on another server:
+    nothing in the Bundle or in our records is that patient, so the Bundle is refused whole."""
+    practice = api.practice(0)["id"]
+    bundle = _bundle(_fixture("Patient-example.json"), _fixture("ServiceRequest-myringotomy.json"))
+    rows_before = _change_rows(api)
+    with api.as_user(api.username("supervisor", 0)) as client:
+        response = _post(client, bundle, practice)
+    assert response.status_code == 422, response.text
+    outcome = response.json()
+    get_fhir_model_class("OperationOutcome").model_validate(outcome)
+    assert [i["expression"] for i in outcome["issue"]] == [
+        ["Bundle.entry[1].resource(ServiceRequest)"]
+    ]
+    assert "ServiceRequest.subject" in outcome["issue"][0]["diagnostics"]
+    assert "Beverly" not in response.text and "77662" not in response.text
+    assert _record_id(api, practice, "referral", "ret4421", ORION_REFERRALS) is None
+    assert _record_id(api, practice, "patient", "12345", "urn:oid:1.2.36.146.595.217.0.1") is None
+    assert _change_rows(api) == rows_before
 
 
 def test_bookings_open_work_and_status_updates_close_or_open_it(api: ApiHarness) -> None:

@@ -15,6 +15,15 @@ from tests.api.test_cli import run
 from tests.support.seeded import SqliteTemplate
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "fhir"
+EXAMPLES_DIR = Path(__file__).parent.parent.parent / "examples"
+# HL7's R4 examples that refer to each other (ServiceRequest "myringotomy" names a patient
+# on another server, so it is refused on its own: see tests/fixtures/fhir/README.md).
+EXAMPLES = (
+    "Patient-example.json",
+    "Appointment-example.json",
+    "ServiceRequest-lipid.json",
+    "Task-example1.json",
+)
 
 MAPPING = """
 [csv]
@@ -146,7 +155,7 @@ def test_fhir_import_from_a_directory_twice(
     bundle = {
         "resourceType": "Bundle",
         "type": "collection",
-        "entry": [{"resource": json.loads(p.read_text())} for p in sorted(FIXTURES.glob("*.json"))],
+        "entry": [{"resource": json.loads((FIXTURES / name).read_text())} for name in EXAMPLES],
     }
     folder = tmp_path / "in"
     folder.mkdir()
@@ -199,3 +208,60 @@ def test_telephony_secret_comes_from_the_environment(
             assert account is not None and account.auth_token == "s" * 32
     finally:
         engine.dispose()
+
+
+def test_a_directory_of_single_resources_imports_in_reference_order(
+    db: str, sqlite_template: SqliteTemplate, tmp_path: Path
+) -> None:
+    """`Appointment-example.json` sorts before the `Patient-example.json` it refers to:
+    Patient files go first, whatever the names."""
+    practice = _practice(sqlite_template)
+    folder = tmp_path / "resources"
+    folder.mkdir()
+    for name in EXAMPLES:
+        (folder / name).write_bytes((FIXTURES / name).read_bytes())
+    first = run("fhir", "import", str(folder), "--db", db, "--practice", practice, "--json")
+    assert first.returncode == 0, first.stdout + first.stderr
+    report = json.loads(first.stdout)
+    assert [item["file"] for item in report] == [
+        "Patient-example.json",
+        "ServiceRequest-lipid.json",
+        "Appointment-example.json",
+        "Task-example1.json",
+    ]
+    assert all(item["status"] == 200 for item in report)
+    again = run("fhir", "import", str(folder), "--db", db, "--practice", practice)
+    assert again.returncode == 0 and "created" not in again.stdout
+    assert again.stdout.count(".unchanged: 1") == 4
+
+
+def test_the_example_worklist_loads_with_the_example_mapping(
+    db: str, sqlite_template: SqliteTemplate, tmp_path: Path
+) -> None:
+    """examples/csv-mapping.toml and examples/worklist.csv, as the README shows them."""
+    practice = _practice(sqlite_template)
+    mapping = str(EXAMPLES_DIR / "csv-mapping.toml")
+    worklist = EXAMPLES_DIR / "worklist.csv"
+    args = ("import-csv", "--db", db, "--practice", practice, "--mapping", mapping)
+    first = run(*args, str(worklist))
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("4 of 4 rows loaded")
+    again = run(*args, str(worklist), "--json")
+    assert again.returncode == 0
+    assert json.loads(again.stdout)["counts"] == {
+        "Appointment.unchanged": 4,
+        "Patient.unchanged": 4,
+    }
+    # A number that is the right length but in no US area code (HL7's Australian example
+    # number read in the US) is a bad row, never a stored callback number.
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        worklist.read_text()
+        + "EX-1004,Casey,Example,01/01/1970,(03) 3410 5613,A-5004,01/13/2027 09:00 AM,"
+        "Dr. Example,Main Street,Follow-up,Scheduled\n"
+    )
+    third = run(*args, str(bad), "--json")
+    assert third.returncode == 2
+    assert json.loads(third.stdout)["bad_rows"] == [
+        {"line": 6, "reason": "phone: not a phone number that can exist"}
+    ]

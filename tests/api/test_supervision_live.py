@@ -16,10 +16,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.conftest import ApiHarness
+from tests.api.conftest import ApiHarness, served
 from tests.api.work_support import TaskPicker, user_id
 from tests.support.postgres import PostgresServer
-from tests.support.seeded import PostgresTemplate, SqliteTemplate
+from tests.support.seeded import PostgresTemplate
 from tests.support.server import ApiServer
 from tests.support.sse import Received, StreamReader
 
@@ -36,33 +36,9 @@ SUPERVISOR = "supervisor"  # hudson and frontrange
 def api(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, demo_password: str
 ) -> Iterator[ApiHarness]:
-    if request.param == "postgres":
-        pg: PostgresTemplate = request.getfixturevalue("postgres_template")
-        db_url, seed = pg.copy(), pg.summary
-    else:
-        lite: SqliteTemplate = request.getfixturevalue("sqlite_template")
-        db_url, seed = lite.copy(tmp_path_factory.mktemp("sup-live")), lite.summary
-    with ApiServer(db_url, env=LIVE_ENV) as server:
-        harness = ApiHarness(request.param, db_url, seed, demo_password, server=server)
-        try:
-            yield harness
-        finally:
-            harness.close()
-
-
-@pytest.fixture(scope="module")
-def tokens(api: ApiHarness) -> dict[str, str]:
-    return {}
-
-
-def token_of(api: ApiHarness, tokens: dict[str, str], username: str) -> str:
-    if username not in tokens:
-        tokens[username] = api.login(username)
-    return tokens[username]
-
-
-def client(api: ApiHarness, tokens: dict[str, str], username: str) -> httpx.Client:
-    return api.client(headers={"Authorization": f"Bearer {token_of(api, tokens, username)}"})
+    """The real server with the live settings above (the module's own, not the shared `api`)."""
+    with served(request, tmp_path_factory, demo_password, LIVE_ENV) as harness:
+        yield harness
 
 
 def publish(c: httpx.Client, *events: dict[str, Any]) -> int:
@@ -86,15 +62,15 @@ def names(events: list[Received]) -> list[str]:
     return [e.event for e in events]
 
 
-def test_observers_are_nudged_and_fetch(api: ApiHarness, tokens: dict[str, str]) -> None:
+def test_observers_are_nudged_and_fetch(api: ApiHarness) -> None:
     assistant = "ava.lindqvist"
     uid = user_id(api, assistant)
     task = TaskPicker(api, assistant)()
     with (
-        client(api, tokens, assistant) as me,
-        client(api, tokens, SUPERVISOR) as sup,
-        StreamReader(api.url, token_of(api, tokens, SUPERVISOR)) as watching,
-        StreamReader(api.url, token_of(api, tokens, "admin")) as not_watching,
+        api.signed_in(assistant) as me,
+        api.signed_in(SUPERVISOR) as sup,
+        StreamReader(api.url, api.token(SUPERVISOR)) as watching,
+        StreamReader(api.url, api.token("admin")) as not_watching,
     ):
         # Nobody shadows yet: a batch (the board moved: task opened) is only a `team` event.
         first = publish(me, {"type": "task-opened", "task_id": task.id})
@@ -122,14 +98,14 @@ def test_observers_are_nudged_and_fetch(api: ApiHarness, tokens: dict[str, str])
         publish(me, {"type": "unlocked"})
 
 
-def test_a_whisper_and_its_reading_go_live(api: ApiHarness, tokens: dict[str, str]) -> None:
+def test_a_whisper_and_its_reading_go_live(api: ApiHarness) -> None:
     assistant = "ben.okafor"
     uid = user_id(api, assistant)
     with (
-        client(api, tokens, assistant) as me,
-        client(api, tokens, SUPERVISOR) as sup,
-        StreamReader(api.url, token_of(api, tokens, assistant)) as inbox,
-        StreamReader(api.url, token_of(api, tokens, SUPERVISOR)) as board,
+        api.signed_in(assistant) as me,
+        api.signed_in(SUPERVISOR) as sup,
+        StreamReader(api.url, api.token(assistant)) as inbox,
+        StreamReader(api.url, api.token(SUPERVISOR)) as board,
     ):
         sent = sup.post("/v1/whispers", json={"to_user_id": uid, "text": "Offer the 9am slot"})
         assert sent.status_code == 201
@@ -145,13 +121,13 @@ def test_a_whisper_and_its_reading_go_live(api: ApiHarness, tokens: dict[str, st
         )
 
 
-def test_a_forced_state_is_a_team_event(api: ApiHarness, tokens: dict[str, str]) -> None:
+def test_a_forced_state_is_a_team_event(api: ApiHarness) -> None:
     assistant = "dev.nakamura"
     uid = user_id(api, assistant)
     with (
-        client(api, tokens, assistant) as me,
-        client(api, tokens, SUPERVISOR) as sup,
-        StreamReader(api.url, token_of(api, tokens, "supervisor.fr")) as board,
+        api.signed_in(assistant) as me,
+        api.signed_in(SUPERVISOR) as sup,
+        StreamReader(api.url, api.token("supervisor.fr")) as board,
     ):
         assert me.put("/v1/presence", json={"state": "available"}).status_code == 200
         assert board.wait_for(

@@ -194,6 +194,34 @@ def test_withheld_callers_are_recorded_without_a_task(
     assert all(r is not None and r.withheld_reason for r in rows)
 
 
+def test_a_placeholders_digits_as_a_real_us_number_reach_that_patient(
+    api: ApiHarness, secret: str
+) -> None:
+    """+7378742833 is Twilio's "RESTRICTED"; 737-874-2833 is a valid Austin number. A
+    patient with that number who calls is matched (however the number is written), and the
+    placeholder itself is still a withheld caller with no task."""
+    patient = _a_patient(api)
+    with api.session() as s:
+        row = s.get(models.Patient, patient.id)
+        assert row is not None
+        row.phone = "+17378742833"
+        s.commit()
+    status, first, _ = _callback(api, secret, _fields("+17378742833", "no-answer"))
+    assert status == 201, first
+    assert first["caller"] == "matched" and first["task_id"]
+    status, second, _ = _callback(api, secret, _fields("(737) 874-2833", "busy"))
+    assert status == 201 and second["caller"] == "matched"
+    assert second["task_id"] == first["task_id"]  # the same caller: one piece of work
+    with api.session() as s:
+        task = s.get(models.Task, first["task_id"])
+    assert task is not None and task.patient_id == patient.id
+
+    status, withheld, _ = _callback(api, secret, _fields("+7378742833", "no-answer"))
+    assert status == 201 and withheld["caller"] == "withheld" and withheld["task_id"] is None
+    (call,) = _calls(api, id=withheld["call_id"])
+    assert call.withheld_reason == "placeholder" and call.caller_e164 is None
+
+
 def test_numbers_that_cannot_exist_are_never_callback_numbers(api: ApiHarness, secret: str) -> None:
     for caller in ("+1 200 555 0100", "12", "call me maybe"):
         status, body, _ = _callback(api, secret, _fields(caller, "failed"))

@@ -12,6 +12,7 @@ from followup_core.phones import (
     WithheldCaller,
     WithheldReason,
     classify_caller,
+    normalise_stored,
     parse_phone,
     withheld_reason,
 )
@@ -83,14 +84,13 @@ def test_international_prefixes_are_read_in_the_practices_region() -> None:
         ("unknown", WithheldReason.UNKNOWN),
         ("unavailable", WithheldReason.UNAVAILABLE),
         ("sip:anonymous@anonymous.invalid", WithheldReason.ANONYMOUS),
+        # Twilio's placeholders, as Twilio writes them in From
         ("+266696687", WithheldReason.PLACEHOLDER),
-        ("266696687", WithheldReason.PLACEHOLDER),
         ("+7378742833", WithheldReason.PLACEHOLDER),
-        ("7378742833", WithheldReason.PLACEHOLDER),
-        ("+2562533", WithheldReason.PLACEHOLDER),
-        ("2562533", WithheldReason.PLACEHOLDER),
-        ("8656696", WithheldReason.PLACEHOLDER),
+        (" +2562533 ", WithheldReason.PLACEHOLDER),
+        ("+8656696", WithheldReason.PLACEHOLDER),
         ("+86282452253", WithheldReason.PLACEHOLDER),
+        ("sip:+266696687@example.invalid", WithheldReason.PLACEHOLDER),
         ("", WithheldReason.EMPTY),
         (None, WithheldReason.EMPTY),
     ],
@@ -98,6 +98,32 @@ def test_international_prefixes_are_read_in_the_practices_region() -> None:
 def test_withheld_caller_ids_are_recognised(raw: str | None, reason: WithheldReason) -> None:
     assert withheld_reason(raw) is reason
     assert classify_caller(raw, "US") == WithheldCaller(reason)
+
+
+@pytest.mark.parametrize(
+    "raw", ["7378742833", "737-874-2833", "(737) 874-2833", "+1 737 874 2833", "+17378742833"]
+)
+def test_a_placeholders_digits_written_as_a_real_number_are_a_real_caller(raw: str) -> None:
+    """737-874-2833 is a valid Austin, Texas number: only `+7378742833` (no country code
+    1, as Twilio sends it) stands for a withheld caller."""
+    assert withheld_reason(raw) is None
+    parsed = classify_caller(raw, "US")
+    assert isinstance(parsed, ParsedPhone)
+    assert parsed.e164 == "+17378742833" and parsed.valid
+
+
+@pytest.mark.parametrize("raw", ["266696687", "2562533", "8656696", "+1 256 2533"])
+def test_placeholder_digits_without_the_plus_are_not_withheld_and_cannot_be_called(
+    raw: str,
+) -> None:
+    """Not the documented spelling, so not counted as withheld; not a number in service
+    either, so never a callback number (the webhook records it as invalid)."""
+    assert withheld_reason(raw) is None
+    try:
+        parsed = classify_caller(raw, "US")
+    except InvalidPhone:
+        return
+    assert isinstance(parsed, ParsedPhone) and not parsed.valid
 
 
 @pytest.mark.parametrize("raw", ["12", "call me maybe", "+1 555", "x" * 80, "+999 1234 5678"])
@@ -109,3 +135,13 @@ def test_text_that_cannot_be_a_number_is_refused(raw: str) -> None:
 def test_possible_but_unassigned_numbers_are_marked_not_valid() -> None:
     parsed = classify_caller("+1 200 555 0100", "US")
     assert isinstance(parsed, ParsedPhone) and not parsed.valid
+
+
+def test_a_stored_callback_number_must_be_in_service_not_just_the_right_length() -> None:
+    """HL7's Patient example has Australian numbers: read in the US, `(03) 3410 5613` is
+    ten digits (possible) under an area code starting with 0 (not valid)."""
+    assert not parse_phone("(03) 3410 5613", "US").valid
+    with pytest.raises(InvalidPhone):
+        normalise_stored("(03) 3410 5613", "US")
+    assert normalise_stored("(03) 3410 5613", "AU") == "+61334105613"
+    assert normalise_stored("(646) 555-0123", "US") == "+16465550123"

@@ -1,9 +1,7 @@
 """End to end: a FHIR Bundle of appointments reaches the demo's workspace live; a second
-Bundle marks one a no-show.
-
-The no-show figure itself belongs to the metrics issue (not built yet), so the test
-asserts what that figure will be computed from: the appointment's stored status
-history in the demo's database.
+Bundle marks one a no-show, and the practice's no-show figure (`GET /v1/metrics`,
+`no-show-trend`) moves: one more no-show among the appointments with an outcome.
+The stored status history behind the figure is checked in the demo's database too.
 """
 
 from __future__ import annotations
@@ -13,10 +11,11 @@ import os
 import sys
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -88,7 +87,23 @@ def _bundle(names: dict[str, str], start: datetime, status: str) -> dict[str, An
     return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
 
 
-def test_imported_appointments_reach_the_workspace_and_a_noshow_is_stored(
+def _no_show_figure(
+    client: httpx.Client, practice: str, first_day: date, last_day: date
+) -> dict[str, Any]:
+    reply = client.get(
+        "/v1/metrics",
+        params={
+            "practice_id": practice,
+            "from": first_day.isoformat(),
+            "to": last_day.isoformat(),
+        },
+    )
+    assert reply.status_code == 200, reply.text
+    figure: dict[str, Any] = next(f for f in reply.json()["figures"] if f["id"] == "no-show-trend")
+    return figure
+
+
+def test_imported_appointments_reach_the_workspace_and_a_noshow_moves_the_figure(
     quiet_demo: tuple[Tmux, Path],
 ) -> None:
     tmux, demo_dir = quiet_demo
@@ -111,7 +126,12 @@ def test_imported_appointments_reach_the_workspace_and_a_noshow_is_stored(
     names = {str(uuid.uuid4()): "Fhirone", str(uuid.uuid4()): "Fhirtwo"}
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=30)
 
+    # Local days around the appointments (30 h ahead) on any practice clock.
+    first_day = (start - timedelta(days=3)).date()
+    last_day = (start + timedelta(days=2)).date()
+
     with api_login(info["api_url"], admin, info["password"]) as client:
+        before = _no_show_figure(client, practice, first_day, last_day)
         booked = client.post(
             "/v1/fhir", params={"practice": practice}, json=_bundle(names, start, "booked")
         )
@@ -129,6 +149,19 @@ def test_imported_appointments_reach_the_workspace_and_a_noshow_is_stored(
         marked = client.post("/v1/fhir", params={"practice": practice}, json=noshow)
         assert marked.status_code == 200, marked.text
         assert "Appointment.updated: 1" in json.dumps(marked.json())
+        after = _no_show_figure(client, practice, first_day, last_day)
+        # The same Bundle again is no second no-show.
+        again = client.post("/v1/fhir", params={"practice": practice}, json=noshow)
+        assert again.status_code == 200, again.text
+        assert _no_show_figure(client, practice, first_day, last_day)["values"] == after["values"]
+
+    # The figure moved: one more no-show, one more appointment with an outcome.
+    noshows_before = (before.get("values") or {}).get("noshow") or 0
+    known_before = (before.get("values") or {}).get("with_outcome") or 0
+    assert after["status"] == "ok", after
+    assert after["values"]["noshow"] == noshows_before + 1
+    assert after["values"]["with_outcome"] == known_before + 1
+    assert after["value"] == pytest.approx((noshows_before + 1) / (known_before + 1))
 
     engine = make_engine(f"sqlite:///{demo_dir / 'api.sqlite3'}")
     try:

@@ -7,77 +7,28 @@ synthetic practice; the real ApiClient, SyncEngine and SQLCipher cache.
 
 from __future__ import annotations
 
-import secrets
-import sqlite3
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from tests.support.server import ApiServer
+from tests.support.pilot import until
+from tests.tui.conftest import LiveApi
 from tests.tui.test_work_a_task import SIZE, settle
-
-DEADLINE = 30.0
-
-
-@pytest.fixture
-def seeded(tmp_path: Path) -> Iterator[tuple[ApiServer, dict[str, Any], str]]:
-    from central_api.db import make_engine, make_session_factory, migrate
-    from central_api.seed import seed_database
-
-    url = f"sqlite:///{tmp_path / 'api.db'}"
-    migrate(url)
-    engine = make_engine(url)
-    password = secrets.token_urlsafe(12)
-    with make_session_factory(engine)() as session:
-        summary = seed_database(session, size=60, demo_password=password)
-    engine.dispose()
-    server = ApiServer(url)
-    server.start()
-    try:
-        yield server, summary, password
-    finally:
-        server.stop()
-
-
-async def until(pilot: Any, condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.05)
-
-
-def server_row(tmp_path: Path, sql: str, *params: str) -> tuple[Any, ...] | None:
-    with sqlite3.connect(tmp_path / "api.db") as db:
-        row = db.execute(sql, params).fetchone()
-    return tuple(row) if row is not None else None
 
 
 @pytest.mark.slow
 async def test_claim_on_open_holder_shown_and_offline_on_quit(
-    seeded: tuple[ApiServer, dict[str, Any], str], tmp_path: Path, passphrase: str
+    live_api: LiveApi, tmp_path: Path, passphrase: str
 ) -> None:
     from assistant_tui.app import AssistantApp
     from backend_client import ApiClient
     from local_cache import LocalCache, SyncEngine
     from local_cache.keys import MemoryKeyring
 
-    server, summary, password = seeded
-    training = {p["id"] for p in summary["practices"] if p["is_training"]}
-    me = next(
-        u
-        for u in summary["users"]
-        if u["role"] == "assistant" and not set(u["practice_ids"]) & training
-    )
-    boss = next(
-        u
-        for u in summary["users"]
-        if u["role"] == "supervisor" and set(u["practice_ids"]) & set(me["practice_ids"])
-    )
+    server, password = live_api.server, live_api.password
+    me = live_api.assistant()
+    boss = live_api.supervisor_of(me)
     cache = LocalCache.open(
         tmp_path / "data", me["username"], passphrase, keyring_backend=MemoryKeyring()
     )
@@ -94,7 +45,7 @@ async def test_claim_on_open_holder_shown_and_offline_on_quit(
             await until(
                 pilot,
                 lambda: (
-                    server_row(tmp_path, "SELECT lease_holder_id FROM tasks WHERE id = ?", first)
+                    live_api.row("SELECT lease_holder_id FROM tasks WHERE id = ?", first)
                     == (login.user.id,)
                 ),
                 "our lease on the first task",
@@ -120,7 +71,7 @@ async def test_claim_on_open_holder_shown_and_offline_on_quit(
 
             await pilot.press("ctrl+q")
             await settle(pilot)
-        assert server_row(
-            tmp_path, "SELECT state FROM presence WHERE user_id = ?", login.user.id
-        ) == ("offline",)
+        assert live_api.row("SELECT state FROM presence WHERE user_id = ?", login.user.id) == (
+            "offline",
+        )
     cache.close()

@@ -9,9 +9,6 @@ row in, not re-read the whole queue.
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,52 +16,17 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.server import ApiServer
-from tests.tui.test_sync_live import until
+from tests.support.pilot import until
+from tests.tui.conftest import LiveApi
 from tests.tui.test_work_a_task import SIZE
 
 WEBHOOK = "/v1/triggers/missed-call"
 NO_POLL = 600.0  # seconds: longer than the test, so no timed poll can help
 
 
-@dataclass(frozen=True)
-class Seeded:
-    server: ApiServer
-    username: str
-    password: str
-    webhook_key: str
-
-
-@pytest.fixture
-def seeded(tmp_path: Path) -> Iterator[Seeded]:
-    from central_api.db import make_engine, make_session_factory, migrate
-    from central_api.seed import seed_database
-
-    url = f"sqlite:///{tmp_path / 'api.db'}"
-    migrate(url)
-    engine = make_engine(url)
-    password = secrets.token_urlsafe(12)
-    with make_session_factory(engine)() as session:
-        summary = seed_database(session, size=60, demo_password=password)
-    engine.dispose()
-    practices = {p["id"]: p for p in summary["practices"] if not p["is_training"]}
-    user = next(
-        u
-        for u in summary["users"]
-        if u["role"] == "assistant" and set(u["practice_ids"]) <= set(practices)
-    )
-    key = practices[user["practice_ids"][0]]["webhook_key"]
-    server = ApiServer(url)
-    server.start()
-    try:
-        yield Seeded(server, user["username"], password, key)
-    finally:
-        server.stop()
-
-
 @pytest.mark.slow
 async def test_a_missed_call_appears_in_the_open_workspace_without_a_sync(
-    seeded: Seeded, tmp_path: Path, passphrase: str
+    live_api: LiveApi, tmp_path: Path, passphrase: str
 ) -> None:
     from assistant_tui.app import AssistantApp
     from assistant_tui.messages import QueueLoaded, RowsLoaded
@@ -72,12 +34,15 @@ async def test_a_missed_call_appears_in_the_open_workspace_without_a_sync(
     from local_cache import LocalCache, SyncEngine
     from local_cache.keys import MemoryKeyring
 
+    user = live_api.assistant()
+    username, password = user["username"], live_api.password
+    webhook_key = live_api.webhook_key(user["practice_ids"][0])
     cache = LocalCache.open(
-        tmp_path / "data", seeded.username, passphrase, keyring_backend=MemoryKeyring()
+        tmp_path / "data", username, passphrase, keyring_backend=MemoryKeyring()
     )
     seen: list[Any] = []
-    async with ApiClient(seeded.server.url) as client:
-        login = await client.login(seeded.username, seeded.password)
+    async with ApiClient(live_api.server.url) as client:
+        login = await client.login(username, password)
         engine = SyncEngine(cache, client, poll_interval=NO_POLL, live_poll_interval=NO_POLL)
         app = AssistantApp(cache, sync=engine, user=login.user)
         async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
@@ -92,12 +57,12 @@ async def test_a_missed_call_appears_in_the_open_workspace_without_a_sync(
             loads = sum(isinstance(m, QueueLoaded) for m in seen)
             before = {row.task_id for row in workspace.queue.rows}
 
-            async with httpx.AsyncClient(base_url=seeded.server.url) as phone:
+            async with httpx.AsyncClient(base_url=live_api.server.url) as phone:
                 reply = await phone.post(
                     WEBHOOK,
                     # A fictional 555-01xx line in an area code the seed's patients do not use.
                     json={"caller_phone": "+1 971 555 0142", "called_at": _now()},
-                    headers={"X-Practice-Key": seeded.webhook_key},
+                    headers={"X-Practice-Key": webhook_key},
                 )
             assert reply.status_code == 201, reply.text
             task_id = reply.json()["task_id"]

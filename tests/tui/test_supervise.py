@@ -8,47 +8,16 @@ does (`POST /v1/sessions/me/events`, `PUT /v1/presence`).
 
 from __future__ import annotations
 
-import secrets
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.support.pilot import until
 from tests.support.server import ApiServer
+from tests.tui.conftest import LiveApi
 from tests.tui.test_work_a_task import SIZE, settle
-
-DEADLINE = 30.0
-
-
-@pytest.fixture
-def seeded(tmp_path: Path) -> Iterator[tuple[ApiServer, dict[str, Any], str]]:
-    from central_api.db import make_engine, make_session_factory, migrate
-    from central_api.seed import seed_database
-
-    url = f"sqlite:///{tmp_path / 'api.db'}"
-    migrate(url)
-    engine = make_engine(url)
-    password = secrets.token_urlsafe(12)
-    with make_session_factory(engine)() as session:
-        summary = seed_database(session, size=100, demo_password=password)
-    engine.dispose()
-    server = ApiServer(url, env={"ASSISTANT_API_TRIGGER_INTERVAL": "0"})
-    server.start()
-    try:
-        yield server, summary, password
-    finally:
-        server.stop()
-
-
-async def until(pilot: Any, condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.05)
 
 
 def _assistant(server: ApiServer, password: str, username: str) -> httpx.Client:
@@ -62,7 +31,7 @@ def _assistant(server: ApiServer, password: str, username: str) -> httpx.Client:
 
 @pytest.mark.slow
 async def test_board_shadow_whisper_and_inbox(
-    seeded: tuple[ApiServer, dict[str, Any], str], tmp_path: Path, passphrase: str
+    live_api: LiveApi, tmp_path: Path, passphrase: str
 ) -> None:
     from assistant_tui.app import AssistantApp
     from assistant_tui.modes.supervise import SuperviseScreen
@@ -73,8 +42,8 @@ async def test_board_shadow_whisper_and_inbox(
     from local_cache import LocalCache, SyncEngine
     from local_cache.keys import MemoryKeyring
 
-    server, summary, password = seeded
-    ava = next(u for u in summary["users"] if u["username"] == "ava.lindqvist")
+    server, password = live_api.server, live_api.password
+    ava = live_api.user("ava.lindqvist")
     cache = LocalCache.open(
         tmp_path / "sup", "supervisor", passphrase, keyring_backend=MemoryKeyring()
     )
@@ -207,7 +176,7 @@ async def test_board_shadow_whisper_and_inbox(
 
 @pytest.mark.slow
 async def test_the_workspace_mirrors_takes_whispers_and_shows_its_observers(
-    seeded: tuple[ApiServer, dict[str, Any], str], tmp_path: Path, passphrase: str
+    live_api: LiveApi, tmp_path: Path, passphrase: str
 ) -> None:
     from assistant_tui.app import AssistantApp
     from assistant_tui.modes.workspace_live import WhisperStrip
@@ -215,8 +184,8 @@ async def test_the_workspace_mirrors_takes_whispers_and_shows_its_observers(
     from local_cache import LocalCache, SyncEngine
     from local_cache.keys import MemoryKeyring
 
-    server, summary, password = seeded
-    ben = next(u for u in summary["users"] if u["username"] == "ben.okafor")
+    server, password = live_api.server, live_api.password
+    ben = live_api.user("ben.okafor")
     cache = LocalCache.open(
         tmp_path / "ws", "ben.okafor", passphrase, keyring_backend=MemoryKeyring()
     )

@@ -6,58 +6,18 @@ synthetic practice; the real ApiClient and SyncEngine; the real SQLCipher cache.
 
 from __future__ import annotations
 
-import secrets
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.support.server import ApiServer
+from tests.support.pilot import until
+from tests.tui.conftest import LiveApi
 from tests.tui.test_work_a_task import SIZE, settle
-
-DEADLINE = 30.0
-
-
-@pytest.fixture
-def seeded_server(tmp_path: Path) -> Iterator[tuple[ApiServer, str, str]]:
-    from central_api.db import make_engine, make_session_factory, migrate
-    from central_api.seed import seed_database
-
-    url = f"sqlite:///{tmp_path / 'api.db'}"
-    migrate(url)
-    engine = make_engine(url)
-    password = secrets.token_urlsafe(12)
-    with make_session_factory(engine)() as session:
-        summary = seed_database(session, size=100, demo_password=password)
-    engine.dispose()
-    training = {p["id"] for p in summary["practices"] if p["is_training"]}
-    username = next(
-        u["username"]
-        for u in summary["users"]
-        if u["role"] == "assistant" and not set(u["practice_ids"]) & training
-    )
-    server = ApiServer(url)
-    server.start()
-    try:
-        yield server, username, password
-    finally:
-        server.stop()
-
-
-async def until(pilot: Any, condition: Callable[[], bool], what: str) -> None:
-    """Poll `condition` while the app runs; fail with `what` after the deadline."""
-    deadline = time.monotonic() + DEADLINE
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.05)
 
 
 @pytest.mark.slow
 async def test_network_drops_mid_shift_work_queues_then_drains(
-    seeded_server: tuple[ApiServer, str, str], tmp_path: Path, passphrase: str
+    live_api: LiveApi, tmp_path: Path, passphrase: str
 ) -> None:
     from assistant_tui.app import AssistantApp
     from backend_client import ApiClient
@@ -65,7 +25,8 @@ async def test_network_drops_mid_shift_work_queues_then_drains(
     from local_cache import LocalCache, SyncEngine
     from local_cache.keys import MemoryKeyring
 
-    server, username, password = seeded_server
+    server, password = live_api.server, live_api.password
+    username = live_api.assistant()["username"]
     cache = LocalCache.open(
         tmp_path / "data", username, passphrase, keyring_backend=MemoryKeyring()
     )
@@ -118,13 +79,5 @@ async def test_network_drops_mid_shift_work_queues_then_drains(
             states = {e.id: e.state for e in cache.outbox_entries()}
             assert states[queued.id] == states[attempt.id] == "delivered"
     cache.close()
-    assert _server_count(tmp_path, "attempts", attempt.id) == 1
-    assert _server_count(tmp_path, "escalations", queued.id) == 1
-
-
-def _server_count(tmp_path: Path, table: str, record_id: str) -> int:
-    import sqlite3
-
-    with sqlite3.connect(tmp_path / "api.db") as db:
-        row = db.execute(f"SELECT count(*) FROM {table} WHERE id = ?", (record_id,)).fetchone()
-    return int(row[0])
+    assert live_api.row("SELECT count(*) FROM attempts WHERE id = ?", attempt.id) == (1,)
+    assert live_api.row("SELECT count(*) FROM escalations WHERE id = ?", queued.id) == (1,)

@@ -1,12 +1,14 @@
-"""Property-based conformance of the whole API against its own OpenAPI schema.
+"""Shared set-up for the schemathesis conformance runs (one test file per database).
 
 Schemathesis 4 generates valid and invalid requests for every operation and runs
 all its checks on each answer (no 5xx, documented status codes, content types,
 headers and bodies, invalid input rejected, valid input accepted, auth enforced).
-It runs in-process over a private copy of the seeded database, on SQLite and on
-PostgreSQL, signed in as a seeded supervisor and as a seeded assistant, with
-bounded, derandomized examples so the run is repeatable; positive and negative
-(invalid) data are generated, and no answer may be a 5xx.
+It runs in-process over a private copy of the seeded database, signed in as a
+seeded supervisor and as a seeded assistant, with bounded, derandomized examples
+so the run is repeatable; positive and negative (invalid) data are generated, and
+no answer may be a 5xx. The SQLite and PostgreSQL runs are separate test files
+(test_schemathesis_sqlite.py, test_schemathesis_postgres.py) so that xdist's
+`--dist loadfile` can run them on two workers at once.
 Time (2026-11-30, 30 examples): about 1.5 minutes of CPU per database.
 """
 
@@ -26,6 +28,7 @@ from central_api.core.config import Settings
 from tests.support.seeded import PostgresTemplate, SqliteTemplate
 
 MAX_EXAMPLES = 30
+
 
 # Where the schema cannot say everything, the config says it, narrowly:
 # - undeclared query parameters are ignored (FastAPI's norm; bodies, by contrast,
@@ -73,11 +76,14 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404",
 
 
 class Seeded:
+    """A seeded app in-process, with one cached token per role."""
+
     def __init__(self, app: FastAPI, password: str, summary: dict[str, Any]) -> None:
         self.app = app
         self.password = password
         self.summary = summary
         self.client = TestClient(app, raise_server_exceptions=False)
+        self.tokens: dict[str, str] = {}
 
     def username(self, role: str) -> str:
         return next(u["username"] for u in self.summary["users"] if u["role"] == role)
@@ -90,16 +96,23 @@ class Seeded:
         token: str = response.json()["token"]
         return token
 
+    def headers(self, role: str, case: schemathesis.Case) -> dict[str, str]:
+        """Authorization for `case` as `role`; logout gets a throwaway token (it revokes it)."""
+        if case.path == "/v1/auth/logout":
+            return {"Authorization": f"Bearer {self.token(role)}"}
+        if role not in self.tokens:
+            self.tokens[role] = self.token(role)
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
+
 def seeded_app(
+    backend: str,
     request: pytest.FixtureRequest,
     demo_password: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Seeded]:
-    if request.param == "postgres":
+    """Body of each test file's module-scoped `seeded_app` fixture for `backend`."""
+    if backend == "postgres":
         pg: PostgresTemplate = request.getfixturevalue("postgres_template")
         url, summary = pg.copy(), pg.summary
     else:
@@ -110,19 +123,16 @@ def seeded_app(
     app = create_app(Settings(db=url, max_failed_logins_per_source=1_000_000))
     with TestClient(app):  # run the lifespan once
         yield Seeded(app, demo_password, summary)
-    _TOKENS.clear()
 
 
-@pytest.fixture(scope="module")
-def api_schema(seeded_app: Seeded) -> schemathesis.schemas.BaseSchema:
+def api_schema(seeded: Seeded) -> schemathesis.schemas.BaseSchema:
+    """The app's own OpenAPI schema with CONFIG applied."""
     return schemathesis.openapi.from_asgi(
         "/v1/openapi.json",
-        seeded_app.app,
+        seeded.app,
         config=schemathesis.config.SchemathesisConfig.from_str(CONFIG),
     )
 
-
-schema = schemathesis.pytest.from_fixture("api_schema")
 
 SETTINGS = settings(
     max_examples=MAX_EXAMPLES,
@@ -131,28 +141,3 @@ SETTINGS = settings(
     database=None,
     suppress_health_check=list(HealthCheck),
 )
-
-
-def _headers(seeded: Seeded, role: str, case: schemathesis.Case) -> dict[str, str]:
-    # Logout revokes the token it is sent with: give it a throwaway one.
-    if case.path == "/v1/auth/logout" or role not in _TOKENS:
-        token = seeded.token(role)
-        if case.path != "/v1/auth/logout":
-            _TOKENS[role] = token
-        return {"Authorization": f"Bearer {token}"}
-    return {"Authorization": f"Bearer {_TOKENS[role]}"}
-
-
-_TOKENS: dict[str, str] = {}
-
-
-@schema.parametrize()
-@SETTINGS
-def test_api_as_supervisor(case: schemathesis.Case, seeded_app: Seeded) -> None:
-    case.call_and_validate(headers=_headers(seeded_app, "supervisor", case))
-
-
-@schema.parametrize()
-@SETTINGS
-def test_api_as_assistant(case: schemathesis.Case, seeded_app: Seeded) -> None:
-    case.call_and_validate(headers=_headers(seeded_app, "assistant", case))
