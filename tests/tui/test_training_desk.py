@@ -17,40 +17,18 @@ line the trainer says live with P) and the same result the desk shows.
 from __future__ import annotations
 
 import contextlib
-import secrets
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.support.pilot import until
 from tests.support.server import ApiServer
+from tests.tui.conftest import LiveApi
 
-DEADLINE = 30.0
 SIZE = (160, 48)
 SCENARIO = "ac-confirm"
-
-
-@pytest.fixture
-def seeded(tmp_path: Path) -> Iterator[tuple[ApiServer, dict[str, Any], str]]:
-    from central_api.db import make_engine, make_session_factory, migrate
-    from central_api.seed import seed_database
-
-    url = f"sqlite:///{tmp_path / 'api.db'}"
-    migrate(url)
-    engine = make_engine(url)
-    password = secrets.token_urlsafe(12)
-    with make_session_factory(engine)() as session:
-        summary = seed_database(session, size=100, demo_password=password)
-    engine.dispose()
-    server = ApiServer(url, env={"ASSISTANT_API_TRIGGER_INTERVAL": "0"})
-    server.start()
-    try:
-        yield server, summary, password
-    finally:
-        server.stop()
 
 
 async def settle(pilot: Any) -> None:
@@ -69,14 +47,6 @@ async def settle(pilot: Any) -> None:
         await pilot.pause()
 
 
-async def until(pilot: Any, condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.05)
-
-
 def _client(server: ApiServer, password: str, username: str) -> httpx.Client:
     with httpx.Client(base_url=server.url) as c:
         token = c.post("/v1/auth/login", json={"username": username, "password": password})
@@ -88,7 +58,7 @@ def _client(server: ApiServer, password: str, username: str) -> httpx.Client:
 
 @pytest.mark.slow
 async def test_assign_follow_coach_mark_progress_and_clear(
-    seeded: tuple[ApiServer, dict[str, Any], str], tmp_path: Path, passphrase: str
+    live_api: LiveApi, tmp_path: Path, passphrase: str
 ) -> None:
     from textual.widgets import DataTable, OptionList, Sparkline
 
@@ -105,8 +75,8 @@ async def test_assign_follow_coach_mark_progress_and_clear(
     from local_cache import LocalCache, SyncEngine
     from local_cache.keys import MemoryKeyring
 
-    server, summary, password = seeded
-    tess = next(u for u in summary["users"] if u["username"] == "trainee")
+    server, password = live_api.server, live_api.password
+    tess = live_api.user("trainee")
     trainer_cache = LocalCache.open(
         tmp_path / "trainer", "trainer", passphrase, keyring_backend=MemoryKeyring()
     )
@@ -238,6 +208,14 @@ async def test_assign_follow_coach_mark_progress_and_clear(
                 await until(
                     pilot, lambda: follow.run.outcome == "confirmed", "the saved outcome on follow"
                 )
+                # The desk under it saw the run's task change in the feed and re-read it.
+                await until(
+                    pilot,
+                    lambda: any(r.id == run.id and r.outcome == "confirmed" for r in desk.runs),
+                    "the saved outcome on the desk",
+                )
+                row = runs_table.get_row(run.id)
+                assert "to mark: 5" in str(row[1])
 
                 # Marks from the follow view: every trainer item yes, then the result.
                 await pilot.press("m")
