@@ -359,6 +359,70 @@ ACTIONS: tuple[Action, ...] = (
     Action("result.close", "escape,ctrl+g,q", "close", "Back"),
     Action("progress.clear", "c", "clear", "Clear for a workflow"),
     Action("progress.close", "escape,ctrl+g,q", "close", "Back"),
+    # The metrics dashboard (issue 10). Letters are free here: no outcome keys.
+    Action(
+        "metrics.practice",
+        "c",
+        "cycle_practice",
+        "Practice",
+        palette=True,
+        detail="Show the next of your practices",
+    ),
+    Action(
+        "metrics.period",
+        "p",
+        "cycle_period",
+        "Period",
+        palette=True,
+        detail="Last 7, 30, 90 or 365 days, ending on the practice's today",
+    ),
+    Action(
+        "metrics.granularity",
+        "g",
+        "toggle_granularity",
+        "Day/week",
+        palette=True,
+        detail="Buckets of the series: the practice's local days or ISO weeks",
+    ),
+    Action(
+        "metrics.workflow",
+        "w",
+        "cycle_workflow",
+        "Workflow",
+        palette=True,
+        detail="All workflows, or the next one",
+    ),
+    Action(
+        "metrics.assistant",
+        "a",
+        "cycle_assistant",
+        "Assistant",
+        palette=True,
+        detail="All assistants, or the next of the practice's",
+    ),
+    Action(
+        "metrics.summary",
+        "s",
+        "toggle_summary",
+        "Daily/weekly",
+        palette=True,
+        detail="The summary of the practice's today, or of its last seven days",
+    ),
+    Action(
+        "metrics.exceptions",
+        "x",
+        "exceptions",
+        "Exceptions",
+        palette=True,
+        detail="Recurring reasons, repeated failed contact, conflicts, tasks past target",
+    ),
+    Action(
+        "metrics.reload", "r", "reload", "Reload", palette=True, detail="Read the figures again"
+    ),
+    # The exceptions review and the tasks behind one of its lines.
+    Action("exceptions.open", "enter", "open", "Open list"),
+    Action("exceptions.back", "escape,ctrl+g", "app.pop_screen", "Back"),
+    Action("drilldown.back", "escape,ctrl+g", "app.pop_screen", "Back"),
     # Supervisor dialogs.
     Action("dialog.cancel", "escape,ctrl+g", "cancel", "Cancel"),
     # Modals.
@@ -390,6 +454,9 @@ AREA_TITLES: dict[str, str] = {
     "marks": "Marks",
     "result": "Run result",
     "progress": "Trainee progress",
+    "metrics": "Follow-up metrics",
+    "exceptions": "Exceptions review",
+    "drilldown": "Tasks behind an exception",
 }
 
 AREA_HELP: dict[str, str] = {
@@ -444,8 +511,18 @@ AREA_HELP: dict[str, str] = {
         "Your items of the evaluation form (the automatic ones are scored from the "
         "session). Y yes, N no with a comment, X not applicable; S saves."
     ),
-    "metrics": "The follow-up figures with trend arrows and charts: p period, g day or week, "
-    "w workflow, x exceptions review (Enter opens the tasks), r reload.",
+    "metrics": (
+        "The practice's follow-up figures, each with its definition, a trend arrow "
+        "against the previous bucket and a chart of the highlighted figure. Days, "
+        "weeks and 'today' are the practice's own (its time zone), not UTC. The "
+        "filters are keys: practice, period, day or week buckets, workflow, "
+        "assistant; the summary shows the practice's today or its last seven days; "
+        "the exceptions review lists what needs a manager, and Enter on a line opens "
+        "the tasks behind it."
+    ),
+    "exceptions": "Recurring escalation reasons, repeated failed contact, conflicts "
+    "needing attention and tasks past their target. Enter opens the tasks behind a line.",
+    "drilldown": "The tasks behind one line of the exceptions review (ids, not names).",
 }
 
 BY_ID: dict[str, Action] = {action.id: action for action in ACTIONS}

@@ -23,6 +23,7 @@ examples:
   assistant-tui demo --as supervisor        the same, signed in as the demo supervisor
   assistant-tui --server https://api.example.org --user avery
   assistant-tui sync --server URL --user NAME --json
+  assistant-tui web --server https://api.example.org   every mode in a browser, on 127.0.0.1
   assistant-tui script-preview practice.toml missed-call-recovery
 """
 
@@ -36,6 +37,11 @@ def _port(text: str) -> int:
     if not 1 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"a port is 1 to 65535, not {port}")
     return port
+
+
+def _port_or_zero(text: str) -> int:
+    """argparse type: a TCP port, or 0 for a free one."""
+    return 0 if text.strip() == "0" else _port(text)
 
 
 def _positive_int(text: str) -> int:
@@ -150,6 +156,47 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--server", dest="sub_server", metavar="URL", help="central API base URL")
     sync.add_argument("--user", dest="sub_user", metavar="NAME", help="username to sign in as")
     sync.add_argument("--json", action="store_true", help="print the status as one JSON object")
+    web = sub.add_parser(
+        "web",
+        help="serve the App to a browser (textual-serve), on loopback by default",
+        description=(
+            "Serve assistant-tui to a web browser through textual-serve: open the printed "
+            "URL, sign in on the same sign-in screen as the terminal, and your role's "
+            "modes open. Each browser tab runs its own App process; each user's cache is "
+            "encrypted with their own passphrase in the data directory. No TLS and no "
+            "login in front of the App: it listens on 127.0.0.1 unless --allow-remote "
+            "(then put a TLS reverse proxy in front of it)."
+        ),
+    )
+    web.add_argument("--server", dest="web_server", metavar="URL", help="central API base URL")
+    web.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; non-loopback needs --allow-remote)",
+    )
+    web.add_argument(
+        "--port",
+        type=_port_or_zero,
+        default=8765,
+        help="port to listen on (default 8765; 0 picks a free one and prints it)",
+    )
+    web.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a non-loopback --host (no TLS here: use a TLS reverse proxy)",
+    )
+    web.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the origin browsers use, when behind a reverse proxy (e.g. https://vma.example.org)",
+    )
+    web.add_argument(
+        "--max-sessions",
+        type=_positive_int,
+        default=20,
+        metavar="N",
+        help="browser sessions (App processes) at once; more get 503 (default 20)",
+    )
     preview = sub.add_parser(
         "script-preview",
         help="show a practice file's script draft in the script pane, with sample data",
@@ -203,6 +250,10 @@ def _run(args: argparse.Namespace) -> int:
         from assistant_tui.preview import run_preview
 
         return run_preview(args)
+    if args.command == "web":
+        from assistant_tui.web import run_web
+
+        return run_web(args)
     if args.command == "demo":
         from assistant_tui.demo import run_demo
 

@@ -70,6 +70,7 @@ def sample_script(text: str, workflow: str) -> ShownScript:
         business_hours=[],
         escalation_contacts=[],
         emergency_instruction=model.emergency_instruction,
+        voicemail=model.voicemail,
     )
     patient = PatientOut.model_validate(
         {
@@ -124,7 +125,7 @@ def sample_script(text: str, workflow: str) -> ShownScript:
     values = context_for(
         practice, patient, appointment, referral, True, assistant_name="Sam Sample"
     )
-    rendered = render(script, values)
+    rendered = render(script, values, practice.voicemail)
     return ShownScript(
         heading=f"{found.title} · {SAMPLE_NOTE}",
         steps=tuple(

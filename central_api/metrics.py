@@ -15,15 +15,19 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Date,
     Integer,
     and_,
     case,
+    cast,
     column,
     exists,
+    extract,
     func,
     or_,
     select,
@@ -35,7 +39,8 @@ from sqlalchemy.sql.expression import type_coerce
 from central_api import models
 from central_api.work import calendar_for
 from followup_core import metrics as m
-from followup_core.enums import TERMINAL_STATUSES, TaskStatus, WorkflowId
+from followup_core.business_time import zone
+from followup_core.enums import TERMINAL_STATUSES, Role, TaskStatus, WorkflowId
 from followup_core.workflow_types import OutcomeEffect
 from followup_core.workflows import WORKFLOWS, workflow
 
@@ -91,6 +96,61 @@ def _segments_table(session: Session, segments: Sequence[m.Segment]) -> Any:
     return sql.columns(column("i", Integer), column("lo"), column("hi")).subquery("seg")
 
 
+def _offsets(period: m.Period) -> list[tuple[datetime, int]]:
+    """The practice's UTC offsets over the period: [(from this UTC instant, seconds)], the
+    first from the period's start; a new entry at each DST change (found to the hour)."""
+    tz = zone(period.timezone)
+    start = period.starts_at.astimezone(UTC) - timedelta(days=1)
+    end = period.ends_at.astimezone(UTC) + timedelta(days=1)
+
+    def off(at: datetime) -> int:
+        delta = at.astimezone(tz).utcoffset()
+        return int(delta.total_seconds()) if delta is not None else 0
+
+    out = [(start, off(start))]
+    day = start
+    while day < end:
+        nxt = day + timedelta(days=1)
+        if off(nxt) != out[-1][1]:
+            hour = day
+            while off(hour) == out[-1][1]:
+                hour += timedelta(hours=1)
+            out.append((hour, off(hour)))
+        day = nxt
+    return out
+
+
+def _local_clock(session: Session, col: Any, period: m.Period) -> tuple[Any, Any]:
+    """SQL for the practice's local date and local hour of the instant `col`.
+
+    PostgreSQL converts with the zone itself (`timezone(zone, ts)`); SQLite, which
+    stores naive UTC text and knows no zones, adds the offset in force, one CASE branch
+    per DST change of the period (`_offsets`). The date comes back as a `date` from
+    PostgreSQL and as 'YYYY-MM-DD' text from SQLite (`_as_date`)."""
+    if session.get_bind().dialect.name == "postgresql":
+        local = func.timezone(period.timezone, col)
+        return cast(local, Date), cast(extract("hour", local), Integer)
+    offsets = _offsets(period)
+    shifted: Any = func.datetime(col, f"{offsets[-1][1]:+d} seconds")
+    if len(offsets) > 1:
+        whens = [
+            (col < nxt, func.datetime(col, f"{o:+d} seconds"))
+            for (_at, o), (nxt, _o) in pairwise(offsets)
+        ]
+        shifted = case(*whens, else_=shifted)
+    return func.date(shifted), cast(func.strftime("%H", shifted), Integer)
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _materialized(stmt: Any, name: str) -> Any:
+    """`stmt` as a CTE computed once (its correlated subqueries run once per row, not once
+    per use in the sums above it): `AS MATERIALIZED` on SQLite 3.35+ and PostgreSQL 12+."""
+    return stmt.cte(name).prefix_with("MATERIALIZED")
+
+
 def _task_filters(f: Filters) -> list[ColumnElement[bool]]:
     T = models.Task
     out: list[ColumnElement[bool]] = []
@@ -101,35 +161,74 @@ def _task_filters(f: Filters) -> list[ColumnElement[bool]]:
     return out
 
 
-def missed_calls(
+def callback_calls(
     session: Session, practice_id: str, start: datetime, end: datetime, f: Filters
 ) -> list[m.MissedCallFact]:
-    """Missed calls in [start, end) with their callback task's due time, first attempt
-    and first attempt that reached the caller."""
+    """Missed calls in [start, end) from a number that can be called back, with the first
+    attempt on their callback task (callback time needs each one: medians, business time)."""
+    MC, T = models.MissedCall, models.Task
+    stmt = (
+        select(MC.called_at, MC.caller_kind, T.first_attempt_at)
+        .select_from(MC)
+        .outerjoin(T, T.id == MC.task_id)
+        .where(
+            MC.practice_id == practice_id,
+            MC.called_at >= start,
+            MC.called_at < end,
+            MC.caller_kind.in_(sorted(m.CALLABLE_KINDS)),
+        )
+    )
+    if f.workflow or f.assistant_id:
+        stmt = stmt.where(*_task_filters(f))
+    return [
+        m.MissedCallFact(called_at=row[0], caller_kind=row[1], first_attempt_at=row[2])
+        for row in session.execute(stmt)
+    ]
+
+
+def recovery_per_day(
+    session: Session, practice_id: str, period: m.Period, f: Filters, as_of: datetime
+) -> dict[date, m.RecoveryCounts]:
+    """Per local day of the call: the counts of `m.missed_call_recovery`, in SQL."""
     MC, T, A = models.MissedCall, models.Task, models.Attempt
     reached = (
         select(type_coerce(func.min(A.started_at), A.started_at.type))
         .where(A.task_id == T.id, A.outcome.in_(reached_outcomes(WorkflowId.MISSED_CALL_RECOVERY)))
         .scalar_subquery()
     )
-    stmt = (
-        select(MC.called_at, MC.caller_kind, T.due_at, T.first_attempt_at, reached)
+    day, _hour = _local_clock(session, MC.called_at, period)
+    inner = (
+        select(
+            day.label("day"),
+            MC.caller_kind.label("kind"),
+            T.due_at.label("due_at"),
+            case((and_(T.due_at.is_not(None), reached <= T.due_at), 1), else_=0).label("ok"),
+        )
         .select_from(MC)
         .outerjoin(T, T.id == MC.task_id)
-        .where(MC.practice_id == practice_id, MC.called_at >= start, MC.called_at < end)
+        .where(
+            MC.practice_id == practice_id,
+            MC.called_at >= period.starts_at,
+            MC.called_at < period.ends_at,
+        )
     )
     if f.workflow or f.assistant_id:
-        stmt = stmt.where(*_task_filters(f))
-    return [
-        m.MissedCallFact(
-            called_at=row[0],
-            caller_kind=row[1],
-            due_at=row[2],
-            first_attempt_at=row[3],
-            reached_at=row[4],
-        )
-        for row in session.execute(stmt)
-    ]
+        inner = inner.where(*_task_filters(f))
+    c = _materialized(inner, "calls").c
+    callable_ = c.kind.in_(sorted(m.CALLABLE_KINDS))
+    judged = and_(callable_, or_(c.ok == 1, c.due_at <= as_of))
+    stmt = select(
+        c.day,
+        func.sum(case((and_(callable_, c.ok == 1), 1), else_=0)),
+        func.sum(case((judged, 1), else_=0)),
+        func.sum(case((and_(callable_, ~judged), 1), else_=0)),
+        func.sum(case((c.kind == "withheld", 1), else_=0)),
+        func.sum(case((c.kind == "invalid", 1), else_=0)),
+    ).group_by(c.day)
+    return {
+        _as_date(d): m.RecoveryCounts(int(ok), int(due), int(pending), int(wh), int(inv))
+        for d, ok, due, pending, wh, inv in session.execute(stmt)
+    }
 
 
 def sla_per_day(
@@ -183,39 +282,40 @@ def resolved_attempts(
     return int(row[0]), int(row[1])
 
 
-def intake_tasks(
-    session: Session, practice_id: str, start: datetime, end: datetime, f: Filters
-) -> list[m.TaskFact]:
-    """Intake-completion tasks whose appointment starts in [start, end)."""
+def intake_per_band(
+    session: Session, practice_id: str, period: m.Period, f: Filters
+) -> dict[str, tuple[int, int]]:
+    """Intake-completion tasks whose appointment starts in the period, per visit band of
+    the visit's local hour: (completed before the visit, tasks), counted in SQL."""
     T, Ap = models.Task, models.Appointment
     if f.workflow and f.workflow != WorkflowId.INTAKE_COMPLETION:
-        return []
+        return {}
+    _day, hour = _local_clock(session, Ap.start_at, period)
+    band = case((hour < 12, "morning"), (hour < 17, "afternoon"), else_="evening")
+    done = and_(T.status == TaskStatus.COMPLETED.value, T.updated_at <= Ap.start_at)
     stmt = (
-        select(T.status, T.created_at, T.due_at, T.updated_at, Ap.start_at)
+        select(band, func.sum(case((done, 1), else_=0)), func.count())
         .select_from(Ap)
         .join(T, and_(T.focus_id == Ap.id, T.focus_kind == "appointment"))
-        .where(Ap.practice_id == practice_id, Ap.start_at >= start, Ap.start_at < end)
-        .where(T.workflow == WorkflowId.INTAKE_COMPLETION.value)
+        .where(
+            Ap.practice_id == practice_id,
+            Ap.start_at >= period.starts_at,
+            Ap.start_at < period.ends_at,
+            T.workflow == WorkflowId.INTAKE_COMPLETION.value,
+        )
+        .group_by(band)
     )
     if f.assistant_id:
         stmt = stmt.where(T.owner_id == f.assistant_id)
-    return [
-        m.TaskFact(
-            workflow=WorkflowId.INTAKE_COMPLETION.value,
-            status=row[0],
-            created_at=row[1],
-            due_at=row[2],
-            closed_at=row[3],
-            visit_at=row[4],
-        )
-        for row in session.execute(stmt)
-    ]
+    return {str(name): (int(n or 0), int(total)) for name, n, total in session.execute(stmt)}
 
 
-def appointments(
-    session: Session, practice_id: str, start: datetime, end: datetime
-) -> list[m.AppointmentFact]:
-    """Appointments starting in [start, end): staff and patient confirmations, outcome."""
+def appointments_per_day(
+    session: Session, practice_id: str, period: m.Period
+) -> tuple[dict[date, tuple[int, int, int]], dict[date, tuple[int, int]]]:
+    """Per local day of the appointment's start, counted in SQL: (staff-confirmed,
+    patient-confirmed, not cancelled) for `m.confirmation_rate` and (noshow, with an
+    outcome) for `m.no_show_trend`."""
     Ap, T, A, SC = models.Appointment, models.Task, models.Attempt, models.AppointmentStatusChange
     staff = (
         select(type_coerce(func.min(A.started_at), A.started_at.type))
@@ -234,19 +334,35 @@ def appointments(
         .where(SC.appointment_id == Ap.id, SC.status == "confirmed")
         .scalar_subquery()
     )
-    stmt = select(Ap.start_at, Ap.status, staff, patient).where(
-        Ap.practice_id == practice_id, Ap.start_at >= start, Ap.start_at < end
+    day, _hour = _local_clock(session, Ap.start_at, period)
+    inner = select(
+        day.label("day"),
+        Ap.status.label("status"),
+        staff.label("staff"),
+        patient.label("patient"),
+    ).where(
+        Ap.practice_id == practice_id,
+        Ap.start_at >= period.starts_at,
+        Ap.start_at < period.ends_at,
     )
-    return [
-        m.AppointmentFact(
-            start_at=row[0],
-            status=row[1],
-            staff_confirmed_at=row[2],
-            patient_confirmed_at=row[3],
-            outcome=row[1] if row[1] in ("noshow", "fulfilled") else None,
-        )
-        for row in session.execute(stmt)
-    ]
+    c = _materialized(inner, "appts").c
+    counted = c.status != "cancelled"
+    by_staff = and_(counted, c.staff.is_not(None), or_(c.patient.is_(None), c.staff <= c.patient))
+    by_patient = and_(counted, c.patient.is_not(None), ~by_staff)
+    stmt = select(
+        c.day,
+        func.sum(case((by_staff, 1), else_=0)),
+        func.sum(case((by_patient, 1), else_=0)),
+        func.sum(case((counted, 1), else_=0)),
+        func.sum(case((c.status == "noshow", 1), else_=0)),
+        func.sum(case((c.status.in_(["noshow", "fulfilled"]), 1), else_=0)),
+    ).group_by(c.day)
+    confirmations: dict[date, tuple[int, int, int]] = {}
+    outcomes: dict[date, tuple[int, int]] = {}
+    for d, st, pa, n, miss, known in session.execute(stmt):
+        confirmations[_as_date(d)] = (int(st), int(pa), int(n))
+        outcomes[_as_date(d)] = (int(miss), int(known))
+    return confirmations, outcomes
 
 
 def has_status_source(session: Session, practice_id: str, statuses: Sequence[str]) -> bool:
@@ -367,6 +483,18 @@ def rescheduled(
     return list(session.scalars(stmt))
 
 
+def assistants(session: Session, practice_id: str) -> list[m.StaffRef]:
+    """The practice's active assistants (ids and display names), by display name."""
+    U, UP = models.User, models.UserPractice
+    stmt = (
+        select(U.id, U.display_name)
+        .join(UP, UP.user_id == U.id)
+        .where(UP.practice_id == practice_id, U.role == Role.ASSISTANT.value, U.active.is_(True))
+        .order_by(U.display_name, U.id)
+    )
+    return [m.StaffRef(id=uid, display_name=name) for uid, name in session.execute(stmt)]
+
+
 def compute(
     session: Session,
     practice: models.Practice,
@@ -380,19 +508,23 @@ def compute(
     at = min(end, as_of)
     calendar = calendar_for(practice)
     segments = m.day_segments(calendar, period)
-    calls = missed_calls(session, pid, start, end, filters)
-    appts = appointments(session, pid, start, end)
+    calls = callback_calls(session, pid, start, end, filters)
+    confirmations, outcomes = appointments_per_day(session, pid, period)
     escs = escalations(session, pid, start, end, filters)
     figures = [
         m.callback_time(calls, calendar, period),
-        m.missed_call_recovery(calls, period, as_of),
-        m.confirmation_rate(
-            appts, period, patient_source=has_status_source(session, pid, ["confirmed"])
+        m.missed_call_recovery_counts(
+            recovery_per_day(session, pid, period, filters, as_of), period
         ),
-        m.no_show_trend(
-            appts, period, outcome_source=has_status_source(session, pid, ["noshow", "fulfilled"])
+        m.confirmation_rate_counts(
+            confirmations, period, patient_source=has_status_source(session, pid, ["confirmed"])
         ),
-        m.intake_completion(intake_tasks(session, pid, start, end, filters), period),
+        m.no_show_trend_counts(
+            outcomes,
+            period,
+            outcome_source=has_status_source(session, pid, ["noshow", "fulfilled"]),
+        ),
+        m.intake_completion_counts(intake_per_band(session, pid, period, filters)),
         m.unresolved_by_age_counts(open_task_ages(session, pid, at, filters)),
         m.referral_aging(open_referrals(session, pid, at), at, practice.timezone),
         m.reschedule_volume(rescheduled(session, pid, start, end, filters), period),

@@ -43,6 +43,8 @@ def practice_out(p: models.Practice) -> PracticeOut:
             "escalation_contacts": cfg.get("escalation_contacts", []),
             "emergency_instruction": cfg.get("emergency_instruction", ""),
             "red_flag_phrases": cfg.get("red_flag_phrases", []),
+            "channels": cfg.get("channels"),
+            "voicemail": cfg.get("voicemail"),
         },
         strict=False,
     )

@@ -18,7 +18,7 @@ from central_api.access import Scope, audit_access, task_for_fact
 from central_api.errors import ApiError
 from central_api.events import note_escalation
 from central_api.feed import lock_for_write, log_change, log_task
-from central_api.practices.state import practice_workflow
+from central_api.practices.state import practice_channels, practice_workflow
 from central_api.serialize import attempt_out, escalation_out, practice_out, task_out
 from followup_core import escalation as escalation_rules
 from followup_core.business_time import PracticeCalendar
@@ -131,6 +131,14 @@ def record_attempt(
     workflow = practice_workflow(
         owner_practice.config if owner_practice else None, WorkflowId(task.workflow)
     )
+    used = practice_channels(owner_practice.config if owner_practice else None)
+    if used is not None and Channel(body.channel) not in used:
+        raise ApiError(
+            422,
+            "channel-not-used",
+            f"the practice does not use the {Channel(body.channel).value} channel "
+            f"(its channels: {', '.join(sorted(c.value for c in used))})",
+        )
     patient = session.get(models.Patient, task.patient_id) if task.patient_id else None
     consent = Consent.model_validate(patient.consent, strict=False) if patient else None
     try:

@@ -87,9 +87,19 @@ class Figure(_Wire):
     ] = False
 
 
+class StaffRef(_Wire):
+    """An assistant of the practice, for the dashboard's assistant filter (staff, not
+    patients: an id and the name the team knows them by)."""
+
+    id: str
+    display_name: str
+
+
 class MetricsReport(_Wire):
     """The answer of `GET /v1/metrics`: the period is [start 00:00, end + 1 day 00:00)
-    on the practice's wall clock; `as_of` (UTC) is when it was computed."""
+    on the practice's wall clock; `as_of` (UTC) is when it was computed; `today` is the
+    practice's local date at `as_of` (what "today" means for this practice);
+    `assistants` are the practice's active assistants, the values of the assistant filter."""
 
     practice_id: str
     timezone: str
@@ -100,6 +110,8 @@ class MetricsReport(_Wire):
     assistant_id: str | None
     as_of: datetime
     figures: list[Figure]
+    today: date | None = None
+    assistants: list[StaffRef] = []
 
 
 class ExceptionGroup(_Wire):
@@ -443,14 +455,17 @@ def missed_call_recovery(
     calls: Iterable[MissedCallFact], period: Period, as_of: datetime
 ) -> Figure:
     """Share of callable missed calls whose caller was reached by the task's due time."""
-    recovered = due = pending = 0
-    excluded: Counter[str] = Counter()
-    per_bucket: dict[date, tuple[int, int]] = {}
+    per_day: dict[date, RecoveryCounts] = {}
     for call in calls:
         if not _in(period, call.called_at):
             continue
+        day = period.local_day(call.called_at)
+        c = per_day.setdefault(day, RecoveryCounts())
         if call.caller_kind not in CALLABLE_KINDS:
-            excluded[call.caller_kind] += 1
+            if call.caller_kind == "withheld":
+                c.withheld += 1
+            elif call.caller_kind == "invalid":
+                c.invalid += 1
             continue
         ok = (
             call.reached_at is not None
@@ -458,25 +473,50 @@ def missed_call_recovery(
             and call.reached_at <= call.due_at
         )
         if not ok and (call.due_at is None or call.due_at > as_of):
-            pending += 1
+            c.pending += 1
             continue
-        due += 1
-        recovered += ok
-        b = period.bucket(period.local_day(call.called_at))
-        n, d = per_bucket.get(b, (0, 0))
-        per_bucket[b] = (n + ok, d + 1)
+        c.due += 1
+        c.recovered += ok
+    return missed_call_recovery_counts(per_day, period)
+
+
+@dataclass
+class RecoveryCounts:
+    """One local day's missed calls for `missed_call_recovery` (as SQL counts them)."""
+
+    recovered: int = 0
+    due: int = 0
+    pending: int = 0
+    withheld: int = 0
+    invalid: int = 0
+
+
+def missed_call_recovery_counts(per_day: Mapping[date, RecoveryCounts], period: Period) -> Figure:
+    """`missed_call_recovery` from counts per local day of the call."""
+    total = RecoveryCounts()
+    per_bucket: dict[date, tuple[int, int]] = {}
+    for day, c in per_day.items():
+        total.recovered += c.recovered
+        total.due += c.due
+        total.pending += c.pending
+        total.withheld += c.withheld
+        total.invalid += c.invalid
+        if c.due:
+            b = period.bucket(day)
+            n, d = per_bucket.get(b, (0, 0))
+            per_bucket[b] = (n + c.recovered, d + c.due)
     values = {
-        "recovered": float(recovered),
-        "calls": float(due),
-        "pending": float(pending),
-        "withheld": float(excluded["withheld"]),
-        "invalid": float(excluded["invalid"]),
+        "recovered": float(total.recovered),
+        "calls": float(total.due),
+        "pending": float(total.pending),
+        "withheld": float(total.withheld),
+        "invalid": float(total.invalid),
     }
-    status = FigureStatus.OK if due else FigureStatus.NO_DATA
+    status = FigureStatus.OK if total.due else FigureStatus.NO_DATA
     return _figure(
         "missed-call-recovery",
         status,
-        _ratio(recovered, due),
+        _ratio(total.recovered, total.due),
         values,
         series=_series(period, per_bucket, ratio=True),
     )
@@ -490,22 +530,34 @@ def confirmation_rate(
     `patient_source` says whether the practice has ever reported a `confirmed`
     status through interop; without it, the patient-initiated share is null.
     """
-    staff = patient = total = 0
-    per_bucket: dict[date, tuple[int, int]] = {}
+    per_day: dict[date, tuple[int, int, int]] = {}
     for appt in appointments:
         if not _in(period, appt.start_at) or appt.status == "cancelled":
             continue
-        total += 1
         by_staff = appt.staff_confirmed_at is not None and (
             appt.patient_confirmed_at is None
             or appt.staff_confirmed_at <= appt.patient_confirmed_at
         )
         by_patient = appt.patient_confirmed_at is not None and not by_staff
-        staff += by_staff
-        patient += by_patient
-        b = period.bucket(period.local_day(appt.start_at))
-        n, d = per_bucket.get(b, (0, 0))
-        per_bucket[b] = (n + (by_staff or by_patient), d + 1)
+        day = period.local_day(appt.start_at)
+        st, pa, n = per_day.get(day, (0, 0, 0))
+        per_day[day] = (st + by_staff, pa + by_patient, n + 1)
+    return confirmation_rate_counts(per_day, period, patient_source=patient_source)
+
+
+def confirmation_rate_counts(
+    per_day: Mapping[date, tuple[int, int, int]], period: Period, *, patient_source: bool
+) -> Figure:
+    """`confirmation_rate` from (staff, patient, appointments) per local day of the start."""
+    staff = patient = total = 0
+    per_bucket: dict[date, tuple[int, int]] = {}
+    for day, (st, pa, n) in per_day.items():
+        staff += st
+        patient += pa
+        total += n
+        b = period.bucket(day)
+        num, den = per_bucket.get(b, (0, 0))
+        per_bucket[b] = (num + st + pa, den + n)
     values: dict[str, float | None] = {
         "appointments": float(total),
         "staff_initiated": float(staff),
@@ -527,20 +579,33 @@ def no_show_trend(
     appointments: Iterable[AppointmentFact], period: Period, *, outcome_source: bool
 ) -> Figure:
     """Weekly no-show share among appointments with a reported outcome."""
+    per_day: dict[date, tuple[int, int]] = {}
+    for appt in appointments:
+        if appt.outcome not in ("noshow", "fulfilled") or not _in(period, appt.start_at):
+            continue
+        day = period.local_day(appt.start_at)
+        n, d = per_day.get(day, (0, 0))
+        per_day[day] = (n + (appt.outcome == "noshow"), d + 1)
+    return no_show_trend_counts(per_day, period, outcome_source=outcome_source)
+
+
+def no_show_trend_counts(
+    per_day: Mapping[date, tuple[int, int]], period: Period, *, outcome_source: bool
+) -> Figure:
+    """`no_show_trend` from (noshow, with an outcome) per local day of the start."""
     if not outcome_source:
         return _figure("no-show-trend", FigureStatus.NO_DATA_SOURCE)
     weekly = Period(period.start, period.end, period.timezone, Granularity.WEEK)
     noshow = known = 0
     per_week: dict[date, tuple[int, int]] = {}
-    for appt in appointments:
-        if appt.outcome not in ("noshow", "fulfilled") or not _in(period, appt.start_at):
+    for day, (miss, k) in per_day.items():
+        if not k:
             continue
-        miss = appt.outcome == "noshow"
-        known += 1
         noshow += miss
-        w = weekly.bucket(weekly.local_day(appt.start_at))
+        known += k
+        w = weekly.bucket(day)
         n, d = per_week.get(w, (0, 0))
-        per_week[w] = (n + miss, d + 1)
+        per_week[w] = (n + miss, d + k)
     values = {"noshow": float(noshow), "with_outcome": float(known)}
     status = FigureStatus.OK if known else FigureStatus.NO_DATA
     return _figure(
@@ -572,6 +637,15 @@ def intake_completion(tasks: Iterable[TaskFact], period: Period) -> Figure:
         band = visit_band(t.visit_at, period.timezone)
         n, d = bands[band]
         bands[band] = (n + done, d + 1)
+    return intake_completion_counts(bands)
+
+
+VISIT_BANDS = ("morning", "afternoon", "evening")
+
+
+def intake_completion_counts(bands: Mapping[str, tuple[int, int]]) -> Figure:
+    """`intake_completion` from (completed before the visit, tasks) per visit band."""
+    bands = {b: bands.get(b, (0, 0)) for b in VISIT_BANDS}
     num = sum(n for n, _ in bands.values())
     den = sum(d for _, d in bands.values())
     breakdown = [

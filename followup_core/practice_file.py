@@ -19,17 +19,19 @@ Limits a practice cannot go beyond, and where they come from:
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from datetime import date, time
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from followup_core.business_time import span_minutes, zone
-from followup_core.enums import Channel, EscalationRoute, FocusKind, Role, WorkflowId
+from followup_core.enums import AgentState, Channel, EscalationRoute, FocusKind, Role, WorkflowId
 from followup_core.holiday_calendars import UnknownCalendar, check_calendar
 from followup_core.scripts import CONTEXT_PLACEHOLDERS, PLACEHOLDER, voicemail_problems
+from followup_core.supervision import DEFAULT_THRESHOLDS, SupervisionSettings, Thresholds
 from followup_core.workflows import WORKFLOWS
 
 RESPONSE_TARGET_MINUTES = (15, 7 * 24 * 60)
@@ -193,30 +195,36 @@ class Step(FileModel):
 
 
 class ScriptFile(FileModel):
-    """[[scripts]]: the practice's script for one workflow (a change becomes a draft)."""
+    """[[scripts]]: the practice's script for one workflow (a change becomes a draft).
+
+    `voicemail` is optional: without it the workflow's voicemail step uses the
+    practice's top-level `voicemail` wording."""
 
     workflow: str
     title: Text
-    voicemail: LongText
+    voicemail: LongText | None = None
     do_not_say: list[LongText] = []
     steps: Annotated[list[Step], Field(min_length=1)]
 
     @field_validator("voicemail")
     @classmethod
-    def _voicemail(cls, value: str) -> str:
-        problems = voicemail_problems(value)
+    def _voicemail(cls, value: str | None) -> str | None:
+        problems = voicemail_problems(value) if value is not None else []
         if problems:
             raise ValueError("voicemail is not voicemail-safe: " + "; ".join(problems))
         return value
 
     def body(self) -> dict[str, Any]:
-        """The script's content as stored (`Script.body` without approval)."""
-        return {
+        """The script's content as stored (`Script.body` without approval; no `voicemail`
+        key when the script uses the practice's wording)."""
+        out: dict[str, Any] = {
             "title": self.title,
             "steps": [s.model_dump() for s in self.steps],
-            "voicemail": self.voicemail,
-            "do_not_say": list(self.do_not_say),
         }
+        if self.voicemail is not None:
+            out["voicemail"] = self.voicemail
+        out["do_not_say"] = list(self.do_not_say)
+        return out
 
 
 class StaffMember(FileModel):
@@ -225,6 +233,44 @@ class StaffMember(FileModel):
     username: Username
     role: Annotated[Role, Field(strict=False)]
     display_name: Text
+
+
+def _default_thresholds() -> dict[str, list[int]]:
+    return {str(state): list(steps) for state, steps in DEFAULT_THRESHOLDS.items()}
+
+
+def _agent_state(value: str) -> str:
+    if value not in {s.value for s in AgentState}:
+        known = ", ".join(s.value for s in AgentState)
+        raise ValueError(f"unknown agent state {value!r} (known: {known})")
+    return value
+
+
+def _increasing(steps: list[int]) -> list[int]:
+    if any(b <= a for a, b in itertools.pairwise(steps)):
+        raise ValueError("thresholds must increase")
+    return steps
+
+
+class SupervisionFile(FileModel):
+    """[supervision]: whether an assistant is told they are observed (default: told),
+    and per agent state the seconds in state at which the team board's colour steps up
+    (increasing, 1 to 86,400 s, at most 6 steps; a state left out keeps the product's
+    defaults, VICIdial's real-time report: see `followup_core.supervision`). The same
+    limits as `SupervisionSettings`, checked per state so a mistake has its own line."""
+
+    tell_observed: bool = True
+    thresholds: dict[
+        Annotated[str, AfterValidator(_agent_state)],
+        Annotated[Thresholds, AfterValidator(_increasing)],
+    ] = Field(default_factory=_default_thresholds)
+
+    def settings(self) -> SupervisionSettings:
+        """The settings the server stores: the file's thresholds over the defaults."""
+        merged = _default_thresholds() | {k: list(v) for k, v in self.thresholds.items()}
+        return SupervisionSettings.model_validate(
+            {"tell_observed": self.tell_observed, "thresholds": merged}, strict=False
+        )
 
 
 class PracticeFile(FileModel):
@@ -237,6 +283,7 @@ class PracticeFile(FileModel):
     practice: Identity
     hours: dict[str, list[str]]
     holidays: Holidays = Holidays()
+    supervision: SupervisionFile = SupervisionFile()
     workflows: Annotated[list[WorkflowSetting], Field(min_length=1)]
     escalation: list[Contact]
     scripts: list[ScriptFile] = []

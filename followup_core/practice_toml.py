@@ -197,7 +197,9 @@ def render(data: dict[str, Any], header: str = "") -> str:
             doc.add(key, arr)
         else:
             doc.add(key, value)
-    for key in ("practice", "hours", "holidays"):
+    for key in ("practice", "hours", "holidays", "supervision"):
+        if key not in data:
+            continue
         doc.add(tomlkit.nl())
         doc.add(key, _table(data[key]))
     for key in ("workflows", "escalation", "scripts", "staff"):

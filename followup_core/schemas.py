@@ -245,6 +245,12 @@ class PracticeOut(WireModel):
     escalation_contacts: list[EscalationContact]
     emergency_instruction: str
     red_flag_phrases: list[str] = []
+    # The channels the practice uses (its file's `channels`); None: every channel
+    # (a practice stored before files, or a server before this field).
+    channels: list[Annotated[Channel, Lax]] | None = None
+    # The practice's voicemail wording (voicemail-safe, its file's `voicemail`): used for
+    # every script that has no voicemail of its own (`followup_core.scripts.render`).
+    voicemail: str | None = None
 
 
 class ScriptStep(WireModel):
@@ -267,7 +273,9 @@ class ScriptOut(WireModel):
     approved_by: str
     approved_at: Timestamp
     steps: list[ScriptStep]
-    voicemail: str  # voicemail-safe variant: practice, callback number, generic reason only
+    # Voicemail-safe variant (practice, callback number, generic reason only); "" when the
+    # script has none of its own and the practice's wording is used.
+    voicemail: str = ""
     do_not_say: list[str] = []
 
 

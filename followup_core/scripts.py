@@ -150,8 +150,23 @@ def _fill(text: str, context: Mapping[str, str], missing: set[str]) -> str:
     return PLACEHOLDER.sub(sub, text)
 
 
-def render(script: ScriptOut, context: Mapping[str, str]) -> RenderedScript:
-    """The script with placeholders filled from `context`.
+# The product's own voicemail wording, for a practice that has none (voicemail-safe).
+DEFAULT_VOICEMAIL = (
+    "Hello, this is {practice_name}. Please call us back at {callback_number}. Thank you."
+)
+
+
+def voicemail_for(script: ScriptOut, practice_voicemail: str | None) -> str:
+    """The voicemail template a task's voicemail step uses: the script's own when it has
+    one, else the practice's wording (its file's `voicemail`), else `DEFAULT_VOICEMAIL`."""
+    return script.voicemail or practice_voicemail or DEFAULT_VOICEMAIL
+
+
+def render(
+    script: ScriptOut, context: Mapping[str, str], practice_voicemail: str | None = None
+) -> RenderedScript:
+    """The script with placeholders filled from `context`; the voicemail is
+    `voicemail_for(script, practice_voicemail)`.
 
     The voicemail only ever receives the voicemail-safe keys, whatever the
     context holds, so a bad template cannot leak PHI onto an answering machine.
@@ -169,7 +184,7 @@ def render(script: ScriptOut, context: Mapping[str, str]) -> RenderedScript:
         for step in script.steps
     )
     safe = {k: v for k, v in context.items() if k in VOICEMAIL_SAFE_PLACEHOLDERS}
-    voicemail = _fill(script.voicemail, safe, missing)
+    voicemail = _fill(voicemail_for(script, practice_voicemail), safe, missing)
     return RenderedScript(
         script_id=script.id,
         version=script.version,

@@ -9,7 +9,8 @@ workspace's own commands.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import time, timedelta
 from types import MappingProxyType
 
@@ -327,3 +328,15 @@ WORKFLOWS: Mapping[WorkflowId, Workflow] = MappingProxyType({w.id: w for w in _W
 def workflow(wid: WorkflowId | str) -> Workflow:
     """The workflow for an id (raises ValueError for an unknown id)."""
     return WORKFLOWS[WorkflowId(wid)]
+
+
+def for_practice(wf: Workflow, channels: Iterable[Channel] | None) -> Workflow:
+    """`wf` limited to the channels a practice uses (its file's `channels`; None: all).
+
+    The server checks attempts against it and the workspace offers only its channels,
+    so both apply the one rule. A workflow left with no channel cannot happen for a
+    workflow the practice runs (`practice_file.cross_check`, rule workflow-has-a-channel).
+    """
+    if channels is None:
+        return wf
+    return replace(wf, channels=wf.channels & frozenset(channels))

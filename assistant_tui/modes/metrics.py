@@ -31,8 +31,8 @@ class MetricsScreen(PlaceholderScreen):
         if sync is None or user is None or not user.practice_ids:
             yield from super().compose()
             return
-        # The practice's own "today" would be the server's to say; the clock's UTC date
-        # is at most a day off, and the period keys move the window.
-        today = self.services.clock().date()
-        yield MetricsDashboard(sync.client, user.practice_ids[0], today)
+        # "Today" is the practice's local date: the dashboard asks with the clock's UTC
+        # date until the first answer names the practice's zone and its today, and asks
+        # again for that date when the two differ (no blocking cache read on this thread).
+        yield MetricsDashboard(sync.client, user.practice_ids, now=self.services.clock)
         yield LeanFooter()

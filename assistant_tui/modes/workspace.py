@@ -526,9 +526,10 @@ class WorkspaceScreen(WorkspaceWorkers, WorkspaceLive, WorkspaceTraining):
             self.script.voicemail = voicemail
 
     def _start_form(self, context: TaskContext) -> None:
-        from followup_core.workflows import WORKFLOWS
+        from followup_core.workflows import WORKFLOWS, for_practice
 
-        workflow = WORKFLOWS[context.task.workflow]
+        # Only the practice's channels (its file), as the server checks them.
+        workflow = for_practice(WORKFLOWS[context.task.workflow], context.practice.channels)
         consent = context.patient.consent if context.patient else None
         allowed = workflow.allowed_channels(consent)
         channels = [c for c in Channel if c in allowed]

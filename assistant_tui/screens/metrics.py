@@ -6,24 +6,36 @@ figure and its series as a Sparkline), a daily and weekly summary, and opens
 `ExceptionsScreen`; each exceptions line opens `TaskListScreen`, the tasks
 behind it. Data comes from a `MetricsSource` (the `backend_client.ApiClient`
 is one) in an async worker: the UI thread never waits on the network.
-Filters are keys: period (7/30/90/365 days), day or week buckets, workflow.
+Filters are keys from the action registry (`actions.bindings("metrics")`):
+practice, period (7/30/90/365 days ending on the practice's local today), day or
+week buckets, workflow, assistant; `s` switches the daily and weekly summary.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
 from typing import ClassVar, Protocol
 
 from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Sparkline, Static
 
+from assistant_tui import actions
+from assistant_tui.widgets.metric_chart import MetricChart, chart_for
+from followup_core.business_time import zone
 from followup_core.enums import WorkflowId
-from followup_core.metrics import ExceptionGroup, ExceptionsReport, Figure, MetricsReport
+from followup_core.metrics import (
+    ExceptionGroup,
+    ExceptionsReport,
+    Figure,
+    MetricsReport,
+    StaffRef,
+)
 
 PERIODS = (7, 30, 90, 365)
 WORKFLOW_CHOICES: tuple[str | None, ...] = (None, *(w.value for w in WorkflowId))
@@ -94,38 +106,49 @@ def trend_arrow(fig: Figure) -> str:
     return f"[{colour}]{'↑' if up else '↓'}[/]"
 
 
-def summary_lines(report: MetricsReport) -> list[str]:
-    """The daily and weekly summary: the last day's and the last seven days' headlines."""
+SUMMARY_FIGURES = (
+    ("sla-met", "SLA met"),
+    ("missed-call-recovery", "recovery"),
+    ("callback-time", "callback median"),
+    ("confirmation-rate", "confirmed"),
+)
+
+
+def summary_line(report: MetricsReport, which: str = "daily") -> str:
+    """The daily or the weekly summary of the report's headline figures.
+
+    Daily: the last bucket of each daily series, the practice's today (its local date;
+    the period ends on it). Weekly: the mean of the last seven daily buckets that have
+    a value, or the last ISO-week bucket when the series are weekly. A figure with no
+    value in those buckets shows "-", never 0.
+    """
     figs = {f.id: f for f in report.figures}
-    lines = []
-    for label, days in (("Last day", 1), ("Last 7 days", 7)):
-        parts = []
-        for fid, name in (
-            ("sla-met", "SLA met"),
-            ("missed-call-recovery", "recovery"),
-            ("callback-time", "callback median"),
-            ("confirmation-rate", "confirmed"),
-        ):
-            fig = figs.get(fid)
-            if fig is None:
-                continue
-            points = [p.value for p in fig.series[-days:] if p.value is not None]
-            if not points:
-                parts.append(f"{name} -")
-                continue
-            value = sum(points) / len(points)
-            text = f"{value * 100:.0f}%" if fig.unit == "ratio" else f"{value:.0f} min"
-            parts.append(f"{name} {text}")
-        lines.append(f"[b]{label}[/b]: " + ", ".join(parts))
-    return lines
+    weekly_buckets = report.granularity == "week"
+    if which == "daily" and weekly_buckets:
+        return "[b]Today[/b]: the series are by week (g shows days)"
+    days = 7 if which == "weekly" and not weekly_buckets else 1
+    label = "Today" if which == "daily" else "Last 7 days"
+    if weekly_buckets:
+        label = "This week"
+    parts = []
+    for fid, name in SUMMARY_FIGURES:
+        fig = figs.get(fid)
+        if fig is None:
+            continue
+        points = [p.value for p in fig.series[-days:] if p.value is not None]
+        if not points:
+            parts.append(f"{name} -")
+            continue
+        value = sum(points) / len(points)
+        text = f"{value * 100:.0f}%" if fig.unit == "ratio" else f"{value:.0f} min"
+        parts.append(f"{name} {text}")
+    return f"[b]{label}[/b] ({which}, s switches): " + ", ".join(parts)
 
 
 class TaskListScreen(Screen[None]):
     """The tasks behind one exceptions line (ids: the names stay in the workspace)."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.pop_screen", "Back", id="metrics.back")
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = actions.bindings("drilldown")
 
     def __init__(self, group: ExceptionGroup) -> None:
         super().__init__()
@@ -147,10 +170,7 @@ class TaskListScreen(Screen[None]):
 class ExceptionsScreen(Screen[None]):
     """Recurring reasons, repeated failed contact, conflicts, tasks past target."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.pop_screen", "Back", id="metrics.back"),
-        Binding("enter", "open", "Open list", id="metrics.open_list"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = actions.bindings("exceptions")
 
     def __init__(self, report: ExceptionsReport) -> None:
         super().__init__()
@@ -176,6 +196,7 @@ class ExceptionsScreen(Screen[None]):
         yield Footer()
 
     def action_open(self) -> None:
+        """Open the tasks behind the highlighted line (a "none" line opens nothing)."""
         table = self.query_one("#exceptions", DataTable)
         if table.row_count == 0:
             return
@@ -189,37 +210,77 @@ class ExceptionsScreen(Screen[None]):
         self.action_open()
 
 
+def local_today(now: datetime, timezone: str | None) -> date:
+    """The practice's own date at `now` (aware): in its IANA `timezone`, UTC if unknown.
+
+    Source of the rule: DESIGN.md "Metrics and reports" (days and weeks are the
+    practice's local calendar); 23:30 in Los Angeles is already tomorrow in UTC.
+    """
+    if timezone is None:
+        return now.astimezone(UTC).date()
+    return now.astimezone(zone(timezone)).date()
+
+
 class MetricsDashboard(Vertical):
     """The dashboard: figures with trend arrows, the highlighted figure's chart and
-    definition, the summary; keys change the period, buckets and workflow. A widget,
-    so the metrics mode and the standalone `MetricsScreen` both host it (its keys work
-    while the focus is inside it)."""
+    definition, the daily or weekly summary; keys (from `actions.bindings("metrics")`)
+    change the practice, period, buckets, workflow and assistant. A widget, so the
+    metrics mode and the standalone `MetricsScreen` both host it (its keys work while
+    the focus is inside it).
 
-    DEFAULT_CSS = """
-    MetricsDashboard #figures { height: 15; }
-    MetricsDashboard #chart { height: 4; margin: 0 1; }
-    MetricsDashboard #definition { height: auto; max-height: 6; margin: 0 1; }
-    MetricsDashboard #summary { height: 2; margin: 0 1; }
+    "Today", the last day of every period, is the practice's local date: from
+    `today` if given (tests), else from `now()` in the practice's time zone, known
+    from `timezones` or, failing that, from the last answer's `today`; when an answer
+    says the practice's today is another date than the one asked for, the figures are
+    read again for that date (once per answer).
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("p", "cycle_period", "Period", id="metrics.period"),
-        Binding("g", "toggle_granularity", "Day/week", id="metrics.granularity"),
-        Binding("w", "cycle_workflow", "Workflow", id="metrics.workflow"),
-        Binding("x", "exceptions", "Exceptions", id="metrics.exceptions"),
-        Binding("r", "reload", "Reload", id="metrics.reload"),
-    ]
+    DEFAULT_CSS = """
+    MetricsDashboard #figures { height: 1fr; max-height: 15; min-height: 5; }
+    MetricsDashboard #charts { height: 1fr; min-height: 5; margin: 0 1; }
+    MetricsDashboard #chart { height: 1fr; }
+    MetricsDashboard #definition { height: auto; max-height: 4; margin: 0 1; }
+    MetricsDashboard #summary { height: 1; margin: 0 1; }
+    MetricsDashboard #metrics-title { height: auto; max-height: 2; }
+    """
 
-    def __init__(self, source: MetricsSource, practice_id: str, today: date) -> None:
+    BINDINGS: ClassVar[list[BindingType]] = actions.bindings("metrics")
+
+    def __init__(
+        self,
+        source: MetricsSource,
+        practice_ids: str | Sequence[str],
+        today: date | None = None,
+        *,
+        now: Callable[[], datetime] | None = None,
+        timezones: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__()
         self.source = source
-        self.practice_id = practice_id
-        self.today = today
+        ids = [practice_ids] if isinstance(practice_ids, str) else list(practice_ids)
+        if not ids:
+            raise ValueError("the dashboard needs at least one practice")
+        self.practice_ids = ids
+        self.practice_id = ids[0]
+        self._fixed_today = today
+        self._now = now or (lambda: datetime.now(UTC))
+        self._timezones: dict[str, str] = dict(timezones or {})
         self.period_days = 30
         self.granularity = "day"
         self.workflow: str | None = None
+        self.assistant_id: str | None = None
+        self.assistants: list[StaffRef] = []
+        self.summary = "daily"
         self.report: MetricsReport | None = None
         self.error: str | None = None
+        self.loads = 0  # answers shown (tests wait on it)
+
+    @property
+    def today(self) -> date:
+        """The last day of the period: the practice's local date (see the class doc)."""
+        if self._fixed_today is not None:
+            return self._fixed_today
+        return local_today(self._now(), self._timezones.get(self.practice_id))
 
     @property
     def start(self) -> date:
@@ -231,40 +292,65 @@ class MetricsDashboard(Vertical):
         table: DataTable[str] = DataTable(id="figures", cursor_type="row")
         table.add_columns("Figure", "Value", "Trend", "Detail")
         yield table
-        yield Sparkline([], id="chart")
+        with Vertical(id="charts"):
+            yield Sparkline([], id="chart")
+            yield MetricChart(id="plot")
         yield Static("", id="definition")
 
     def on_mount(self) -> None:
+        self.query_one("#plot", MetricChart).display = False
         self.load()
 
     @work(exclusive=True, group="metrics")
     async def load(self) -> None:
-        try:
-            report = await self.source.metrics(
-                self.practice_id,
-                self.start,
-                self.today,
-                workflow=self.workflow,
-                granularity=self.granularity,
-            )
-        except Exception as exc:  # shown, never raised into the UI
-            self.error = f"could not load the figures: {type(exc).__name__}"
-            self.query_one("#metrics-title", Static).update(f"[red]{escape(self.error)}[/red]")
-            return
+        """Read the figures for the current filters (a worker: the UI never waits)."""
+        for _ in range(2):  # a second read only when the practice's today was not known
+            today = self.today
+            try:
+                report = await self.source.metrics(
+                    self.practice_id,
+                    today - timedelta(days=self.period_days - 1),
+                    today,
+                    workflow=self.workflow,
+                    assistant_id=self.assistant_id,
+                    granularity=self.granularity,
+                )
+            except Exception as exc:  # shown, never raised into the UI
+                self.error = f"could not load the figures: {type(exc).__name__}"
+                self.query_one("#metrics-title", Static).update(f"[red]{escape(self.error)}[/red]")
+                return
+            self._timezones[report.practice_id] = report.timezone
+            if self._fixed_today is None and report.today not in (None, today):
+                continue  # the practice's today is another date: ask for that one
+            break
         self.report = report
+        self.assistants = list(report.assistants)
         self.error = None
         self._show(report)
+        self.loads += 1
+
+    def _assistant_name(self) -> str:
+        for a in self.assistants:
+            if a.id == self.assistant_id:
+                return a.display_name
+        return self.assistant_id or "all assistants"
 
     def _filters_text(self) -> str:
         wf = self.workflow or "all workflows"
-        return f"last {self.period_days} days by {self.granularity} · {wf}"
+        return (
+            f"last {self.period_days} days by {self.granularity} · {wf} · {self._assistant_name()}"
+        )
 
     def _show(self, report: MetricsReport) -> None:
+        practice = ""
+        if len(self.practice_ids) > 1:
+            n = self.practice_ids.index(self.practice_id) + 1
+            practice = f" · practice {n}/{len(self.practice_ids)}"
         self.query_one("#metrics-title", Static).update(
             f"[b]Follow-up metrics[/b] · {report.period_start} to {report.period_end} "
-            f"({escape(report.timezone)})  ·  {escape(self._filters_text())}"
+            f"({escape(report.timezone)}){practice}  ·  {escape(self._filters_text())}"
         )
-        self.query_one("#summary", Static).update("\n".join(summary_lines(report)))
+        self.query_one("#summary", Static).update(summary_line(report, self.summary))
         table = self.query_one("#figures", DataTable)
         row = table.cursor_row
         table.clear()
@@ -276,8 +362,16 @@ class MetricsDashboard(Vertical):
             self._highlight(report.figures[table.cursor_row])
 
     def _highlight(self, fig: Figure) -> None:
-        values = [p.value or 0.0 for p in fig.series]
-        self.query_one("#chart", Sparkline).data = values
+        spec = chart_for(fig)
+        sparkline = self.query_one("#chart", Sparkline)
+        plot = self.query_one("#plot", MetricChart)
+        # The Sparkline keeps the series (zero for an empty bucket is its only way to
+        # draw a gap); a figure with a line or bar chart shows that instead.
+        sparkline.data = [p.value or 0.0 for p in fig.series]
+        sparkline.display = spec is None
+        plot.display = spec is not None
+        if spec is not None:
+            plot.show(spec)
         self.query_one("#definition", Static).update(
             f"[b]{escape(fig.title)}[/b]: {escape(fig.definition)}"
         )
@@ -289,6 +383,17 @@ class MetricsDashboard(Vertical):
         for fig in self.report.figures:
             if fig.id == event.row_key.value:
                 self._highlight(fig)
+
+    def action_cycle_practice(self) -> None:
+        """The next of the user's practices (the assistant filter is the practice's)."""
+        if len(self.practice_ids) < 2:
+            self.notify("You have one practice.")
+            return
+        i = self.practice_ids.index(self.practice_id)
+        self.practice_id = self.practice_ids[(i + 1) % len(self.practice_ids)]
+        self.assistant_id = None
+        self.assistants = []
+        self.load()
 
     def action_cycle_period(self) -> None:
         self.period_days = PERIODS[(PERIODS.index(self.period_days) + 1) % len(PERIODS)]
@@ -303,14 +408,34 @@ class MetricsDashboard(Vertical):
         self.workflow = WORKFLOW_CHOICES[(i + 1) % len(WORKFLOW_CHOICES)]
         self.load()
 
+    def action_cycle_assistant(self) -> None:
+        """All assistants → each of the practice's assistants in turn → all."""
+        choices: list[str | None] = [None, *(a.id for a in self.assistants)]
+        if len(choices) < 2:
+            self.notify("No assistants to choose from in this practice.")
+            return
+        i = choices.index(self.assistant_id) if self.assistant_id in choices else 0
+        self.assistant_id = choices[(i + 1) % len(choices)]
+        self.load()
+
+    def action_toggle_summary(self) -> None:
+        self.summary = "weekly" if self.summary == "daily" else "daily"
+        if self.report is not None:
+            self.query_one("#summary", Static).update(summary_line(self.report, self.summary))
+
     def action_reload(self) -> None:
         self.load()
 
     @work(exclusive=True, group="exceptions")
     async def action_exceptions(self) -> None:
+        today = self.today
         try:
             report = await self.source.metrics_exceptions(
-                self.practice_id, self.start, self.today, workflow=self.workflow
+                self.practice_id,
+                today - timedelta(days=self.period_days - 1),
+                today,
+                workflow=self.workflow,
+                assistant_id=self.assistant_id,
             )
         except Exception as exc:
             self.notify(f"could not load the exceptions: {type(exc).__name__}", severity="error")
@@ -321,9 +446,17 @@ class MetricsDashboard(Vertical):
 class MetricsScreen(Screen[None]):
     """The dashboard as a screen of its own (tests, or an App without modes)."""
 
-    def __init__(self, source: MetricsSource, practice_id: str, today: date) -> None:
+    def __init__(
+        self,
+        source: MetricsSource,
+        practice_ids: str | Sequence[str],
+        today: date | None = None,
+        *,
+        now: Callable[[], datetime] | None = None,
+        timezones: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__()
-        self.dashboard = MetricsDashboard(source, practice_id, today)
+        self.dashboard = MetricsDashboard(source, practice_ids, today, now=now, timezones=timezones)
 
     @property
     def report(self) -> MetricsReport | None:

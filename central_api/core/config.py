@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     max_failed_logins_per_source: int = Field(default=100, gt=0)
     # Wrong webhook keys from one source address per 15 minutes before it is held (429).
     max_webhook_failures_per_source: int = Field(default=20, gt=0)
+    # Failed set-up code redemptions (`POST /v1/auth/setup`) per source address, and per
+    # username, per lockout window before that address or name is held (429).
+    max_failed_setups: int = Field(default=10, gt=0)
     # Interactive API docs (Swagger UI at /v1/docs, assets served from this server,
     # never a CDN). Off by default; the demo turns them on. The JSON schema
     # (/v1/openapi.json) is always served.

@@ -15,9 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central_api import models
+from central_api.supervision.access import settings_for
 from followup_core.enums import Channel, WorkflowId
 from followup_core.practice_file import WEEKDAYS, PracticeFile, ScriptFile
-from followup_core.workflows import WORKFLOWS, AttemptPolicy, Workflow
+from followup_core.scripts import DEFAULT_VOICEMAIL
+from followup_core.workflows import WORKFLOWS, AttemptPolicy, Workflow, for_practice
 
 APPROVAL_KEYS = ("approved_by", "approved_at")
 
@@ -133,14 +135,12 @@ def export_data(session: Session, practice: models.Practice) -> dict[str, Any]:
         workflows = default_workflows()
     enabled = [w["id"] for w in workflows]
     scripts = latest_scripts(session, practice.id)
+    supervision = settings_for(session, [practice.id])[practice.id]
     return {
         "emergency_instruction": cfg.get("emergency_instruction", ""),
         "red_flag_phrases": list(cfg.get("red_flag_phrases", [])),
         "channels": list(cfg.get("channels", [c.value for c in Channel])),
-        "voicemail": cfg.get(
-            "voicemail",
-            "Hello, this is {practice_name}. Please call us back at {callback_number}. Thank you.",
-        ),
+        "voicemail": cfg.get("voicemail", DEFAULT_VOICEMAIL),
         "practice": {
             "id": practice.id,
             "name": practice.name,
@@ -150,6 +150,10 @@ def export_data(session: Session, practice: models.Practice) -> dict[str, Any]:
         },
         "hours": {day: hours[day] for day in WEEKDAYS if day in hours},
         "holidays": holidays,
+        "supervision": {
+            "tell_observed": supervision.tell_observed,
+            "thresholds": {str(k): list(v) for k, v in supervision.thresholds.items()},
+        },
         "workflows": [dict(w) for w in workflows],
         "escalation": [dict(c) for c in cfg.get("escalation_contacts", [])],
         "scripts": [
@@ -164,10 +168,19 @@ def export_data(session: Session, practice: models.Practice) -> dict[str, Any]:
     }
 
 
+def practice_channels(config: dict[str, Any] | None) -> frozenset[Channel] | None:
+    """The channels a practice uses (its file's `channels`); None: every channel."""
+    rows = (config or {}).get("channels")
+    if not isinstance(rows, list):
+        return None
+    return frozenset(Channel(c) for c in rows)
+
+
 def practice_workflow(config: dict[str, Any] | None, workflow: WorkflowId) -> Workflow:
     """The catalogue's workflow with the practice's response target and attempt policy
-    (max attempts, minimum spacing, calling window); the catalogue's own without them."""
-    base = WORKFLOWS[workflow]
+    (max attempts, minimum spacing, calling window) and only the practice's channels
+    (`followup_core.workflows.for_practice`); the catalogue's own without them."""
+    base = for_practice(WORKFLOWS[workflow], practice_channels(config))
     setting = workflow_setting(config or {}, workflow.value)
     if setting is None:
         return base

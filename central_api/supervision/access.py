@@ -86,6 +86,30 @@ def settings_for(session: Session, practice_ids: Iterable[str]) -> dict[str, Sup
     return out
 
 
+def store_settings(
+    session: Session, practice_id: str, settings: SupervisionSettings, now: datetime
+) -> None:
+    """Write a practice's supervision settings (caller audits and commits). The one write
+    behind both `practice apply` (the file's [supervision]) and the admin's
+    `PUT /v1/practices/{id}/supervision`; `practice export` reads the row back."""
+    row = session.get(models.PracticeSupervision, practice_id)
+    thresholds = {str(k): list(v) for k, v in settings.thresholds.items()}
+    if row is None:
+        session.add(
+            models.PracticeSupervision(
+                practice_id=practice_id,
+                tell_observed=settings.tell_observed,
+                thresholds=thresholds,
+                updated_at=now,
+            )
+        )
+    else:
+        row.tell_observed = settings.tell_observed
+        row.thresholds = thresholds
+        row.updated_at = now
+    session.flush()
+
+
 def settings_from_row(row: models.PracticeSupervision) -> SupervisionSettings:
     thresholds = {AgentState(k): list(v) for k, v in DEFAULT_THRESHOLDS.items()}
     thresholds.update({AgentState(k): list(v) for k, v in (row.thresholds or {}).items()})

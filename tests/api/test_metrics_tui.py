@@ -8,15 +8,23 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Sparkline, Static
 
-from assistant_tui.screens.metrics import ExceptionsScreen, MetricsScreen, TaskListScreen
+from assistant_tui.screens.metrics import (
+    WORKFLOW_CHOICES,
+    ExceptionsScreen,
+    MetricsScreen,
+    TaskListScreen,
+    format_value,
+)
 from backend_client import ApiClient
+from central_api import models
+from followup_core.metrics import MetricsReport
 from tests.api.conftest import ApiHarness
 from tests.api.test_metrics import PID, _build
 
@@ -25,7 +33,14 @@ pytestmark = pytest.mark.parametrize("api", ["uvicorn"], indirect=True)
 
 @pytest.fixture(scope="module")
 def history(api: ApiHarness) -> dict[str, str]:
-    return _build(api)
+    ids = _build(api)
+    # The assistant who worked the history is one of the practice's staff here, so the
+    # assistant filter has a value to offer.
+    assistant = api.user(api.username("assistant"))["id"]
+    with api.session() as s:
+        s.add(models.UserPractice(user_id=assistant, practice_id=PID))
+        s.commit()
+    return {**ids, "assistant": assistant}
 
 
 class MetricsApp(App[None]):
@@ -37,10 +52,13 @@ class MetricsApp(App[None]):
         self.push_screen(MetricsScreen(self.client, PID, date(2026, 11, 30)))
 
 
-async def until(pilot: Pilot[None], check: Callable[[], bool], seconds: float = 20.0) -> None:
+async def until(pilot: Pilot[None], check: Callable[[], bool], seconds: float = 60.0) -> None:
     deadline = time.monotonic() + seconds
     while not check():
-        assert time.monotonic() < deadline, "the screen did not get there in time"
+        if time.monotonic() >= deadline:
+            screen = pilot.app.screen
+            error = getattr(getattr(screen, "dashboard", None), "error", None)
+            raise AssertionError(f"the screen did not get there in time ({error})")
         await pilot.pause(0.05)
 
 
@@ -67,7 +85,10 @@ async def test_dashboard_exceptions_and_drill_down(
             title = str(screen.query_one("#metrics-title", Static).render())
             assert "2026-11-01 to 2026-11-30" in title
             summary = str(screen.query_one("#summary", Static).render())
-            assert "Last day" in summary and "Last 7 days" in summary
+            assert summary.startswith("Today (daily")
+            await pilot.press("s")  # the weekly summary
+            summary = str(screen.query_one("#summary", Static).render())
+            assert summary.startswith("Last 7 days (weekly")
             # The highlighted figure's series is the chart (30 daily buckets).
             assert len(screen.query_one("#chart", Sparkline).data or []) == 30
 
@@ -99,3 +120,83 @@ async def test_dashboard_exceptions_and_drill_down(
             await until(
                 pilot, lambda: screen.report is not None and screen.report.granularity == "week"
             )
+
+
+def _shown(table: DataTable[str]) -> dict[str, str]:
+    return {str(key.value): _cell(table, str(key.value), 1) for key in table.rows}
+
+
+def _expected(report: MetricsReport) -> dict[str, str]:
+    return {f.id: format_value(f) for f in report.figures}
+
+
+async def test_filters_change_the_figures_shown(api: ApiHarness, history: dict[str, str]) -> None:
+    """Each filter key reaches the server: the table shows what the API answers for the
+    new filter (read beside it with the same client), and that differs from before."""
+    first, last = date(2026, 11, 1), date(2026, 11, 30)
+    async with ApiClient(api.url) as client:
+        await client.login("metrics-manager", api.password)
+        everything = _expected(await client.metrics(PID, first, last))
+        recovery = _expected(
+            await client.metrics(PID, first, last, workflow="missed-call-recovery")
+        )
+        theirs = _expected(
+            await client.metrics(PID, first, last, assistant_id=history["assistant"])
+        )
+        week = _expected(await client.metrics(PID, last - timedelta(days=6), last))
+        assert recovery != everything  # the history makes them differ
+        app = MetricsApp(client)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = app.screen
+            assert isinstance(screen, MetricsScreen)
+            dashboard = screen.dashboard
+
+            def settled() -> bool:
+                r = dashboard.report
+                return r is not None and (
+                    r.practice_id,
+                    r.workflow,
+                    r.assistant_id,
+                    r.period_start,
+                    r.granularity.value,
+                ) == (
+                    dashboard.practice_id,
+                    dashboard.workflow,
+                    dashboard.assistant_id,
+                    dashboard.start,
+                    dashboard.granularity,
+                )
+
+            await until(pilot, settled)
+            table = screen.query_one("#figures", DataTable)
+            assert _shown(table) == everything
+
+            await pilot.press("w")  # workflow: missed-call recovery
+            assert dashboard.workflow == "missed-call-recovery"
+            await until(pilot, settled)
+            assert _shown(table) == recovery
+            await pilot.press(*["w"] * (len(WORKFLOW_CHOICES) - 1))  # round to all workflows
+            assert dashboard.workflow is None
+            await until(pilot, settled)
+            assert _shown(table) == everything
+
+            await pilot.press("a")  # assistant: the practice's only assistant
+            assert dashboard.assistant_id == history["assistant"]
+            await until(pilot, settled)
+            assert _shown(table) == theirs
+            title = str(screen.query_one("#metrics-title", Static).render())
+            assert [a.id for a in dashboard.assistants] == [history["assistant"]]
+            assert dashboard.assistants[0].display_name in title
+            await pilot.press("a")  # back to all assistants
+            assert dashboard.assistant_id is None
+            await until(pilot, settled)
+
+            await pilot.press("p", "p", "p")  # 30 → 90 → 365 → 7 days
+            assert dashboard.period_days == 7
+            await until(pilot, settled)
+            assert dashboard.report is not None
+            assert dashboard.report.period_start == last - timedelta(days=6)
+            assert _shown(table) == week
+
+            await pilot.press("c")  # one practice: nothing to switch to, and it says so
+            assert dashboard.practice_id == PID

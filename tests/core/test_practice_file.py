@@ -44,9 +44,11 @@ def _broken() -> str:
         "response_target_minutes = 120": "response_target_minutes = 5",
         # a route without a contact: drop the billing contact
         'route = "billing"': 'route = "billing-typo"',
-        # PHI placeholder and a revealing word in voicemail text
-        "returning a call from this number. Please call us at {callback_number}.": (
-            "about your lab results, {patient_name}. Please call us at {callback_number}."
+        # PHI placeholder and a revealing word in a script's own voicemail text
+        '# voicemail = "Hello, this is {practice_name} returning a call from this number. '
+        "Please call us at {callback_number}.": (
+            'voicemail = "Hello, this is {practice_name} about your lab results, '
+            "{patient_name}. Please call us at {callback_number}."
         ),
         # a script step using a field the workflow does not have
         'text = "How can we help you today?"': 'text = "About your visit on {appointment_date}?"',

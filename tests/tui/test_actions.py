@@ -17,6 +17,7 @@ from assistant_tui.screens.attention import AttentionScreen
 from assistant_tui.screens.escalation import EscalationScreen
 from assistant_tui.screens.help import HelpScreen
 from assistant_tui.screens.lock import LockScreen
+from assistant_tui.screens.metrics import ExceptionsScreen, MetricsDashboard, TaskListScreen
 from assistant_tui.screens.red_flag import RedFlagScreen
 from assistant_tui.screens.shadow import ShadowScreen
 from assistant_tui.screens.supervision import InboxScreen, SupervisorDialog
@@ -46,6 +47,9 @@ BOUND = [
     MarksScreen,
     ResultScreen,
     ProgressScreen,
+    MetricsDashboard,
+    ExceptionsScreen,
+    TaskListScreen,
 ]
 
 

@@ -19,6 +19,7 @@ from followup_core import metrics as m
 from tests.core.calendars import new_york
 
 SIZE = (120, 40)
+SMALL = (80, 24)
 TZ = "America/New_York"
 PERIOD = m.Period(date(2026, 11, 1), date(2026, 11, 30), TZ)
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -130,6 +131,30 @@ async def loaded(pilot: Pilot[None]) -> None:
 
 def test_dashboard(snap_compare: Any) -> None:
     assert snap_compare(DashboardApp(), terminal_size=SIZE, run_before=loaded)
+
+
+def test_dashboard_at_80x24(snap_compare: Any) -> None:
+    """The smallest supported terminal: the figures, the callback-time line chart below."""
+    assert snap_compare(DashboardApp(), terminal_size=SMALL, run_before=loaded)
+
+
+def _on_row(downs: int) -> Any:
+    async def run(pilot: Pilot[None]) -> None:
+        await loaded(pilot)
+        await pilot.press(*["down"] * downs)
+        await pilot.pause()
+
+    return run
+
+
+def test_chart_bars_of_referral_aging(snap_compare: Any) -> None:
+    """A bar chart: open referrals per age bucket (one referral, 20 days old)."""
+    assert snap_compare(DashboardApp(), terminal_size=SIZE, run_before=_on_row(6))
+
+
+def test_chart_needs_interop_data_at_80x24(snap_compare: Any) -> None:
+    """No-show trend without appointment outcomes: the text, never a line at zero."""
+    assert snap_compare(DashboardApp(), terminal_size=SMALL, run_before=_on_row(3))
 
 
 def test_dashboard_chart_of_sla_met(snap_compare: Any) -> None:

@@ -23,6 +23,8 @@ def test_sample_data_fills_the_draft() -> None:
     assert "Sam Sample" in shown.steps[0].text
     assert "[missing:" not in " ".join(s.text for s in shown.steps)
     assert "+1-312-555-0142" in shown.voicemail
+    # The example's script has no voicemail of its own: the practice's wording is used.
+    assert shown.voicemail.startswith("Hello, this is Maple Street Clinic calling.")
 
 
 def test_appointment_workflows_get_a_sample_appointment() -> None:

@@ -27,7 +27,7 @@ def shown_script(
         verified,
         assistant_name=assistant_name,
     )
-    rendered = render(script, values)
+    rendered = render(script, values, context.practice.voicemail)
     steps = tuple(
         Step(
             title=step.title,

@@ -21,6 +21,7 @@ from central_api.db import begin_read
 from central_api.errors import AUTH_ERRORS, ApiError, ErrorBody, responses
 from central_api.models import utcnow
 from followup_core import metrics as m
+from followup_core.business_time import zone
 from followup_core.enums import WorkflowId
 
 router = APIRouter(prefix="/v1", tags=["metrics"], responses=AUTH_ERRORS)
@@ -99,6 +100,7 @@ def read_metrics(
         workflow=workflow.value if workflow else None, assistant_id=assistant_id
     )
     figures = server_metrics.compute(session, practice, period, filters, as_of)
+    staff = server_metrics.assistants(session, practice.id)
     session.rollback()  # end the read; the audit row is its own short write
     audit_access(
         session, scope, action="metrics.read", resource=f"practice:{practice.id}", client=client
@@ -114,6 +116,8 @@ def read_metrics(
         assistant_id=assistant_id,
         as_of=as_of,
         figures=figures,
+        today=as_of.astimezone(zone(practice.timezone)).date(),
+        assistants=staff,
     )
 
 

@@ -29,7 +29,12 @@ from central_api.errors import AUTH_ERRORS, ApiError, responses
 from central_api.feed import lock_for_write
 from central_api.serialize import task_out
 from central_api.supervision import board
-from central_api.supervision.access import practices_of, settings_for, subject_for
+from central_api.supervision.access import (
+    practices_of,
+    settings_for,
+    store_settings,
+    subject_for,
+)
 from central_api.supervision.live import nudge_team
 from central_api.supervision.sessions import snapshot_for
 from followup_core.enums import TERMINAL_STATUSES, AgentState, EscalationRoute, Role, TaskStatus
@@ -316,7 +321,7 @@ def get_settings(practice_id: str, user: ObserverUser, session: SessionDep) -> S
     response_model=SupervisionSettings,
     operation_id="put_supervision_settings",
     responses=responses(404),
-    summary="Replace a practice's supervision settings (admins; audited)",
+    summary="Replace a practice's supervision settings (admins; audited; the file's [supervision])",
 )
 def put_settings(
     practice_id: str,
@@ -328,20 +333,7 @@ def put_settings(
     scope = scope_for(session, user)
     if practice_id not in scope.practice_ids:
         raise not_found("practice")
-    row = session.get(models.PracticeSupervision, practice_id)
-    thresholds = {str(k): list(v) for k, v in body.thresholds.items()}
-    if row is None:
-        row = models.PracticeSupervision(
-            practice_id=practice_id,
-            tell_observed=body.tell_observed,
-            thresholds=thresholds,
-            updated_at=models.utcnow(),
-        )
-        session.add(row)
-    else:
-        row.tell_observed = body.tell_observed
-        row.thresholds = thresholds
-        row.updated_at = models.utcnow()
+    store_settings(session, practice_id, body, models.utcnow())
     audit_access(
         session,
         scope,
