@@ -188,6 +188,15 @@ ACTIONS: tuple[Action, ...] = (
         detail="Mark the whisper in the strip read (your supervisor sees it)",
     ),
     Action(
+        "workspace.training_result",
+        "ctrl+t",
+        "show_training_result",
+        "Training result",
+        footer=False,
+        palette=True,
+        detail="The latest training run's score, pass/fail, fatal items and sections",
+    ),
+    Action(
         "workspace.available",
         None,
         "set_state('available')",
@@ -288,6 +297,71 @@ ACTIONS: tuple[Action, ...] = (
     Action("inbox.next_page", "n", "next_page", "Next page"),
     Action("inbox.first_page", "p", "first_page", "First page"),
     Action("inbox.close", "escape,ctrl+g", "close", "Back"),
+    # The trainer's training desk (issue 9). Letters are free here: no outcome keys.
+    Action(
+        "train.assign",
+        "a",
+        "assign",
+        "Assign",
+        palette=True,
+        detail="Assign the selected scenario to a trainee",
+    ),
+    Action(
+        "train.open",
+        "enter",
+        "open_run",
+        "Follow run",
+        palette=True,
+        detail="Follow the selected run live (a scored run: its result)",
+    ),
+    Action(
+        "train.marks",
+        "m",
+        "marks",
+        "Marks",
+        palette=True,
+        detail="Mark the selected run's trainer items",
+    ),
+    Action(
+        "train.result",
+        "v",
+        "result",
+        "Result",
+        palette=True,
+        detail="The selected run's score and per-section results",
+    ),
+    Action(
+        "train.progress",
+        "p",
+        "progress",
+        "Progress",
+        palette=True,
+        detail="The selected trainee's progress by workflow and form section",
+    ),
+    Action(
+        "train.clear",
+        "c",
+        "clear",
+        "Clear",
+        palette=True,
+        detail="Sign the selected trainee off for a workflow (audited)",
+    ),
+    # Following a training run.
+    Action("follow.coach", "w", "whisper", "Coach at step"),
+    Action("follow.marks", "m", "marks", "Marks"),
+    Action("follow.say", "p", "say", "Say as patient"),
+    Action("follow.close", "escape,ctrl+g", "close", "Stop following"),
+    # Marking a run.
+    Action("marks.yes", "y", "mark_yes", "Yes"),
+    Action("marks.no", "n", "mark_no", "No (comment)"),
+    Action("marks.na", "x", "mark_na", "N/A"),
+    Action("marks.comment", "c", "comment", "Comment", footer=False),
+    Action("marks.save", "s,ctrl+s", "save", "Save marks"),
+    Action("marks.cancel", "escape,ctrl+g", "cancel", "Cancel"),
+    # A run's result and a trainee's progress.
+    Action("result.close", "escape,ctrl+g,q", "close", "Back"),
+    Action("progress.clear", "c", "clear", "Clear for a workflow"),
+    Action("progress.close", "escape,ctrl+g,q", "close", "Back"),
     # The metrics dashboard (issue 10). Letters are free here: no outcome keys.
     Action(
         "metrics.practice",
@@ -359,6 +433,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("attention.resend", "r", "resend", "Send again"),
     Action("attention.drop", "d", "drop", "Drop (press twice)"),
     Action("attention.close", "escape,ctrl+g", "close", "Close"),
+    Action("training_result.close", "escape,enter,ctrl+g", "close", "Close"),
     Action("red_flag.escalate", "f2", "escalate_clinical", "Escalate clinically", priority=True),
     Action("red_flag.cancel", "ctrl+g,escape", "cancel", "Back to notes"),
     Action("help.close", "f1,ctrl+g,q,escape", "dismiss", "Close help"),
@@ -377,6 +452,11 @@ AREA_TITLES: dict[str, str] = {
     "supervise": "Team board",
     "shadow": "Shadowing",
     "inbox": "Escalation inbox",
+    "train": "Training desk",
+    "follow": "Following a run",
+    "marks": "Marks",
+    "result": "Run result",
+    "progress": "Trainee progress",
     "metrics": "Follow-up metrics",
     "exceptions": "Exceptions review",
     "drilldown": "Tasks behind an exception",
@@ -422,7 +502,21 @@ AREA_HELP: dict[str, str] = {
         "acknowledgement target. A acknowledges, R resolves with a note, O shows only "
         "the overdue, G one route at a time, N the next page, P the first."
     ),
-    "train": "The training desk (coming with the training work).",
+    "train": (
+        "Scenarios on the synthetic training practice, your trainees and their runs, "
+        "live. A assigns the selected scenario to a trainee; Enter follows a run "
+        "(W coaches at the trainee's step); M marks it, V shows its result; P a "
+        "trainee's progress; C clears a trainee for a workflow."
+    ),
+    "follow": (
+        "The trainee's panes as they work the run, read-only, with the expected "
+        "handling and the simulated patient's lines at their step (▶). W whispers a "
+        "coaching line tied to that step; M opens the marks."
+    ),
+    "marks": (
+        "Your items of the evaluation form (the automatic ones are scored from the "
+        "session). Y yes, N no with a comment, X not applicable; S saves."
+    ),
     "metrics": (
         "The practice's follow-up figures, each with its definition, a trend arrow "
         "against the previous bucket and a chart of the highlighted figure. Days, "

@@ -92,8 +92,9 @@ class SupervisionApi:
     async def stop_shadow(self, user_id: str) -> None:
         await self.client.request("DELETE", f"/v1/sessions/{_segment(user_id)}/shadow")
 
-    async def whisper(self, to_user_id: str, text: str) -> WhisperOut:
-        body = WhisperIn(to_user_id=to_user_id, text=text)
+    async def whisper(self, to_user_id: str, text: str, step: str | None = None) -> WhisperOut:
+        """`POST /v1/whispers`; `step` ties it to a script step key (a trainer's coaching)."""
+        body = WhisperIn(to_user_id=to_user_id, text=text, step=step)
         response = await self.client.request("POST", "/v1/whispers", body=body, idempotent=False)
         return parse_model(response, WhisperOut)
 

@@ -401,6 +401,8 @@ class Whisper(Base):
     from_user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
     to_user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
     text: Mapped[str] = mapped_column(String(400))
+    # The script step key the trainee was on when a trainer coached (training runs).
+    step: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     acknowledged_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
@@ -552,6 +554,25 @@ class TrainingRun(Base):
     passed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     scored_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class TrainingLine(Base):
+    """A line the trainer typed live as the simulated patient of a run (synthetic text).
+
+    Delivered to the trainee as a `training` event (the run's id only); the text is
+    read over `GET /v1/training/runs/{id}/lines`. Never patient-facing data.
+    """
+
+    __tablename__ = "training_lines"
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    run_id: Mapped[str] = mapped_column(ForeignKey("training_runs.id"), index=True)
+    from_user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    step: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    text: Mapped[str] = mapped_column(String(400))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class TrainingRunEvent(Base):

@@ -316,11 +316,19 @@ class WhisperIn(WireModel):
 
     to_user_id: Id
     text: Annotated[str, Field(min_length=1, max_length=WHISPER_MAX_CHARS)]
+    # Coaching: the key of the script step the assistant is on (a trainer following a
+    # training run ties the whisper to it); None for an ordinary whisper.
+    step: Annotated[str, Field(min_length=1, max_length=64)] | None = None
 
     @field_validator("text")
     @classmethod
     def _text_is_plain(cls, value: str) -> str:
         return _plain_text(value)
+
+    @field_validator("step")
+    @classmethod
+    def _step_is_plain(cls, value: str | None) -> str | None:
+        return None if value is None else _plain_text(value)
 
 
 class WhisperStatus(StrEnum):
@@ -334,6 +342,7 @@ class WhisperOut(WireModel):
     from_display_name: str
     to_user_id: Id
     text: str
+    step: str | None = None  # the script step key it coaches, if tied to one
     status: Annotated[WhisperStatus, Lax]
     created_at: Timestamp
     acknowledged_at: Timestamp | None

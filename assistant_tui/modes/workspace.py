@@ -35,12 +35,14 @@ from assistant_tui.messages import (
 )
 from assistant_tui.modes.workspace_io import WorkspaceWorkers
 from assistant_tui.modes.workspace_live import WhisperStrip, WorkspaceLive
+from assistant_tui.modes.workspace_training import WorkspaceTraining
 from assistant_tui.screens.escalation import EscalationChoice, EscalationScreen, describe
 from assistant_tui.screens.red_flag import RedFlagDecision, RedFlagScreen
 from assistant_tui.services import Services
 from assistant_tui.widgets.footer import LeanFooter
 from assistant_tui.widgets.outcome import OutcomeDraft, OutcomeForm
 from assistant_tui.widgets.patient import PatientPane
+from assistant_tui.widgets.patient_lines import PatientLines
 from assistant_tui.widgets.queue import QueueList, QueuePane
 from assistant_tui.widgets.queue.rows import urgency
 from assistant_tui.widgets.script import ScriptPane
@@ -116,7 +118,7 @@ PANE_AREAS = {
 }
 
 
-class WorkspaceScreen(WorkspaceWorkers, WorkspaceLive):
+class WorkspaceScreen(WorkspaceWorkers, WorkspaceLive, WorkspaceTraining):
     """The assistant's four panes, their workers and the live patching of the queue."""
 
     MODE = "workspace"
@@ -177,6 +179,7 @@ class WorkspaceScreen(WorkspaceWorkers, WorkspaceLive):
                 yield PatientPane(identity_key=identity, id="patient")
                 yield OutcomeForm(self._clock, id="outcome")
         yield Static("", id="banner")
+        yield PatientLines(id="patient-lines")
         yield WhisperStrip(id="whisper-strip")
         yield StatusBar(self._clock, id="status")
         yield LeanFooter()
@@ -193,9 +196,12 @@ class WorkspaceScreen(WorkspaceWorkers, WorkspaceLive):
         if self.services.status is not None:
             self.status.apply_sync(self.services.status)
         self.start_live()  # supervision: the session mirror, whispers, observers
+        self.start_training()  # a training run's simulated patient and result
 
     def live_event(self, kind: str, data: dict[str, object]) -> None:
         self.supervision_event(kind)  # whisper, observed (see workspace_live)
+        if kind == "training":
+            self.training_event(data)  # a run's live line or score (workspace_training)
 
     def _tick(self) -> None:
         self.status.tick()
@@ -319,6 +325,7 @@ class WorkspaceScreen(WorkspaceWorkers, WorkspaceLive):
     @on(FeedChanged)
     def _feed_changed(self, message: FeedChanged) -> None:
         """The engine applied a pull: patch those rows, or re-read all if it says so."""
+        self.training_feed_changed(message.task_ids, message.full)
         if message.full:
             self._dirty.clear()
             self.reload_queue()
@@ -379,6 +386,7 @@ class WorkspaceScreen(WorkspaceWorkers, WorkspaceLive):
     @on(AttemptRecorded)
     def _attempt_recorded(self, message: AttemptRecorded) -> None:
         self.notify(f"Saved: {message.outcome}", timeout=3)
+        self.training_attempt_saved(message.task_id)
         self.attempt_saved(message.task_id, message.row)
         if self.sync is not None:
             self.sync.kick()  # send it now; the feed's answer patches the row
@@ -494,10 +502,12 @@ class WorkspaceScreen(WorkspaceWorkers, WorkspaceLive):
         self._show_script(keep_step=same_task)
         if not same_task:
             self._start_form(context)
+            self.training_task_opened()
         self.update_layout()
 
     def _show_nothing(self) -> None:
         self.query_one(PatientPane).show(None, False)
+        self.query_one(PatientLines).hide()
         self.script.show_message("The queue is empty. Well done.")
         self.form.clear()
         self.show_view("queue", focus=False)
@@ -552,6 +562,7 @@ class WorkspaceScreen(WorkspaceWorkers, WorkspaceLive):
         self.form.identity_verified = self.verified
         self.query_one(PatientPane).show(self.context, self.verified)
         self._show_script(keep_step=True)
+        self.mirror_note()  # its order against the script's steps matters (training)
 
     def action_cycle_channel(self) -> None:
         self.form.cycle_channel()

@@ -6,8 +6,14 @@
   with what was last published; the differences go to the server as one batch
   (`POST /v1/sessions/me/events`). A typing assistant therefore costs at most one
   small request per interval, notes included (debounced by the interval). Locked:
-  one `locked` event and nothing else until unlocked. Best effort: a failed batch is
-  dropped and the next one re-sends what still differs; facts never go this way.
+  one `locked` event and nothing else until unlocked. Script step, branch and
+  voicemail changes and the identity toggle are *noted* as they happen
+  (`mirror_note`: their diff is queued at once), so the order of "verified" and
+  "a PHI step shown" survives even within one interval: a training run is scored
+  from that order (`central_api.training.relay`). Best effort: a failed batch
+  stays queued for the next tick; past `MIRROR_PENDING_MAX` queued events the
+  queue is replaced by the diff from what the server last accepted; facts never
+  go this way.
 - **Whispers.** Unread whispers are read when the workspace opens and on each
   `whisper` event; the oldest shows in its own strip above the status bar (never in
   the notes or anywhere that is saved), and Ctrl+R (`workspace.whisper_ack`) acknowledges it.
@@ -28,6 +34,7 @@ if TYPE_CHECKING:
     from followup_core.supervision import WhisperOut
 
 MIRROR_EVERY = 0.25  # seconds between mirror diffs (and at most one batch each)
+MIRROR_PENDING_MAX = 200  # queued events kept while the server is unreachable
 
 
 def mirror_view(screen: Any) -> dict[str, Any]:
@@ -116,8 +123,10 @@ class WhisperStrip(Static):
             return
         first = self.whispers[0]
         more = f" (+{len(self.whispers) - 1} more)" if len(self.whispers) > 1 else ""
+        # A trainer's coaching names the script step it is about (training runs).
+        step = f" at step {escape(first.step)}" if first.step else ""
         self.update(
-            f"[b]Whisper from {escape(first.from_display_name)}:[/b] {escape(first.text)}"
+            f"[b]Whisper from {escape(first.from_display_name)}{step}:[/b] {escape(first.text)}"
             f"{more}   [dim]{escape(key)} acknowledges[/dim]"
         )
         self.display = True
@@ -130,8 +139,12 @@ class WorkspaceLive:
     `script`, `form` and `status`, and calls `start_live()` from `on_mount`.
     """
 
-    _mirror_sent: dict[str, Any]
+    _mirror_sent: dict[str, Any]  # the view the server has (after the last accepted batch)
+    _mirror_noted: dict[str, Any]  # the view the queued events lead to
+    _mirror_pending: list[dict[str, Any]]
     _mirror_busy: bool
+    _mirror_on: bool = False
+    _mirror_gen: int = 0  # bumped when the queue is replaced (a batch in flight is stale)
 
     def supervision_api(self) -> SupervisionApi | None:
         sync = self.services.sync  # type: ignore[attr-defined]
@@ -143,9 +156,15 @@ class WorkspaceLive:
 
     def start_live(self) -> None:
         self._mirror_sent = {}
+        self._mirror_noted = {}
+        self._mirror_pending = []
         self._mirror_busy = False
         if self.supervision_api() is None:
             return
+        self._mirror_on = True
+        script = self.script  # type: ignore[attr-defined]
+        for name in ("step", "branch", "voicemail"):
+            self.watch(script, name, self._mirror_changed, init=False)  # type: ignore[attr-defined]
         self.set_interval(MIRROR_EVERY, self._mirror_tick, name="mirror")  # type: ignore[attr-defined]
         self.load_whispers()
         self.load_observers()
@@ -156,27 +175,56 @@ class WorkspaceLive:
         elif kind == "observed":
             self.load_observers()
 
-    def _mirror_tick(self) -> None:
-        if self._mirror_busy:
+    def _mirror_changed(self, *_: Any) -> None:
+        self.mirror_note()
+
+    def mirror_note(self) -> None:
+        """Queue the events from the last noted view to the view now (cheap; no I/O)."""
+        if not self._mirror_on:
             return
         view = mirror_view(self)
-        events = diff_events(self._mirror_sent, view)
-        if events:
-            self._mirror_busy = True
-            self.publish_mirror(events, view)
+        events = diff_events(self._mirror_noted, view)
+        if not events:
+            return
+        self._mirror_pending.extend(events)
+        self._mirror_noted = view
+        if len(self._mirror_pending) > MIRROR_PENDING_MAX:
+            self._mirror_pending = diff_events(self._mirror_sent, view)
+            self._mirror_gen += 1
+
+    def _mirror_tick(self) -> None:
+        self.mirror_note()
+        if self._mirror_busy or not self._mirror_pending:
+            return
+        from followup_core.supervision import MAX_EVENTS_PER_BATCH
+
+        batch = self._mirror_pending[:MAX_EVENTS_PER_BATCH]
+        view = self._mirror_noted if len(batch) == len(self._mirror_pending) else None
+        self._mirror_busy = True
+        self.publish_mirror(batch, view)
 
     @work(group="mirror", exit_on_error=False)
-    async def publish_mirror(self, events: list[dict[str, Any]], view: dict[str, Any]) -> None:
+    async def publish_mirror(
+        self, events: list[dict[str, Any]], view: dict[str, Any] | None
+    ) -> None:
+        """Send one batch (the oldest queued events); accepted, they leave the queue."""
         from backend_client.errors import ApiError, Offline
         from followup_core.supervision import MirrorBatch
 
         api = self.supervision_api()
+        gen = self._mirror_gen
         try:
             if api is not None:
                 await api.publish(MirrorBatch.model_validate({"events": events}))
-                self._mirror_sent = view
-        except (ApiError, Offline, ValueError):
-            pass  # best effort: the next tick re-sends what still differs
+                if gen == self._mirror_gen:
+                    del self._mirror_pending[: len(events)]
+                    if view is not None:
+                        self._mirror_sent = view
+        except ValueError:  # an event the wire refuses: never sendable, drop it
+            if gen == self._mirror_gen:
+                del self._mirror_pending[: len(events)]
+        except (ApiError, Offline):
+            pass  # best effort: the queue stays and the next tick tries again
         finally:
             self._mirror_busy = False
 

@@ -19,6 +19,7 @@ from central_api.events.capture import (
     note_observed,
     note_session_ended,
     note_team,
+    note_training,
     note_whisper,
 )
 from central_api.events.record import Record, Viewer, derive
@@ -39,5 +40,6 @@ __all__ = [
     "note_observed",
     "note_session_ended",
     "note_team",
+    "note_training",
     "note_whisper",
 ]

@@ -60,6 +60,7 @@ class _Pending:
     ended: set[str] = field(default_factory=set)
     whisper: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     observed: set[str] = field(default_factory=set)
+    training: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
 
 
 def _pending(session: Session) -> _Pending:
@@ -130,6 +131,11 @@ def note_observed(session: Session, user_id: str) -> None:
     _pending(session).observed.add(user_id)
 
 
+def note_training(session: Session, run_id: str, user_ids: Iterable[str]) -> None:
+    """A training run has a new live line or was scored (tell its trainee and trainer)."""
+    _pending(session).training[run_id].update(user_ids)
+
+
 def _owners_of(session: Session, kind: str, ids: list[str]) -> list[tuple[str, str]]:
     """(practice_id, owner_id) of the tasks through which queue owners see these records."""
     task = models.Task
@@ -177,6 +183,7 @@ def build_record(session: Session, held: _Pending) -> Record:
         ended=sorted(held.ended),
         whisper=[(wid, sorted(users)) for wid, users in sorted(held.whisper.items())],
         observed=sorted(held.observed),
+        training=[(rid, sorted(users)) for rid, users in sorted(held.training.items())],
     )
 
 

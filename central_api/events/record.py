@@ -73,6 +73,8 @@ class Record:
       read (to its sender);
     - `observed`: users whose observers changed (a shadow session started or stopped):
       they re-read `GET /v1/sessions/me/observers`.
+    - `training`: `(run_id, user ids)`: a training run has a new live patient line or
+      was scored (its trainee and trainer re-read it over the API).
     """
 
     id: str = field(default_factory=new_record_id)
@@ -86,6 +88,7 @@ class Record:
     session: list[tuple[str, int, list[str]]] = field(default_factory=list)
     whisper: list[tuple[str, list[str]]] = field(default_factory=list)
     observed: list[str] = field(default_factory=list)
+    training: list[tuple[str, list[str]]] = field(default_factory=list)
 
     def empty(self) -> bool:
         """True when nobody needs to hear about this transaction."""
@@ -100,6 +103,7 @@ class Record:
             or self.session
             or self.whisper
             or self.observed
+            or self.training
         )
 
     def _dump(self) -> str:
@@ -115,6 +119,7 @@ class Record:
             ("s", self.session),
             ("w", self.whisper),
             ("o", self.observed),
+            ("T", self.training),
         ):
             if value:
                 body[key] = value
@@ -170,6 +175,7 @@ class Record:
             session=[(str(u), int(q), [str(o) for o in os]) for u, q, os in body.get("s", [])],
             whisper=[(str(w), [str(u) for u in us]) for w, us in body.get("w", [])],
             observed=[str(u) for u in body.get("o", [])],
+            training=[(str(r), [str(u) for u in us]) for r, us in body.get("T", [])],
         )
 
 
@@ -232,6 +238,9 @@ def derive(record: Record, viewer: Viewer) -> list[tuple[str, dict[str, Any]]]:
     for whisper_id, user_ids in record.whisper:
         if viewer.user_id in user_ids:
             out.append(("whisper", {"whisper_id": whisper_id}))
+    for run_id, user_ids in record.training:
+        if viewer.user_id in user_ids:
+            out.append(("training", {"run_id": run_id}))
     return out
 
 

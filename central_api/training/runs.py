@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from central_api import models
 from central_api.assignment import announce_task
 from central_api.errors import ApiError
+from central_api.events import note_training
 from central_api.training import default_form, shipped_forms, shipped_scenarios
 from central_api.triggers.rules import Practices
 from central_api.uow import UnitOfWork
@@ -35,7 +36,15 @@ from followup_core.training.evaluation import (
 from followup_core.training.progress import Progress, ScoredRun, progress
 from followup_core.training.run import RunEvent, RunOutcome, RunRecord
 from followup_core.training.scenarios import Scenario, Situation
-from followup_core.training.wire import RunEventsIn, RunOut, evaluation_out
+from followup_core.training.wire import (
+    LiveLineIn,
+    LiveLineOut,
+    PatientLinesOut,
+    RunEventsIn,
+    RunOut,
+    TraineeOut,
+    evaluation_out,
+)
 from followup_core.workflows import WORKFLOWS
 
 _EVENT = TypeAdapter(RunEvent)
@@ -265,6 +274,7 @@ def mark(
         run.passed = result.passed
         run.scored_at = now
         uow.audit("training.score", f"training-run:{run.id}")
+        note_training(session, run.id, {run.trainee_id, run.trainer_id})  # both see the result
 
 
 def run_out(session: Session, run: models.TrainingRun) -> RunOut:
@@ -329,3 +339,97 @@ def trainee_progress(session: Session, trainee_id: str) -> Progress:
         )
     }
     return progress(scored, cleared)
+
+
+LIVE_LINES_SHOWN = 200
+
+
+def say(
+    session: Session,
+    uow: UnitOfWork,
+    trainer: models.User,
+    run: models.TrainingRun,
+    line: LiveLineIn,
+) -> None:
+    """Store a line the trainer typed as the run's simulated patient and nudge the run's
+    trainee and trainer with a `training` event (ids only). 409 once the run is scored.
+    The text is synthetic (the trainer plays a made-up patient); audited without it."""
+    if run.status == "scored":
+        raise ApiError(409, "run-scored", "the run is scored; the call is over")
+    session.add(
+        models.TrainingLine(
+            run_id=run.id,
+            from_user_id=trainer.id,
+            step=line.step,
+            text=line.text,
+            created_at=models.utcnow(),
+        )
+    )
+    session.flush()
+    note_training(session, run.id, {run.trainee_id, run.trainer_id, trainer.id})
+    uow.audit("training.line", f"training-run:{run.id}")
+
+
+def lines_out(session: Session, run: models.TrainingRun) -> PatientLinesOut:
+    """The run's live lines, oldest first (the latest LIVE_LINES_SHOWN)."""
+    rows = list(
+        session.scalars(
+            select(models.TrainingLine)
+            .where(models.TrainingLine.run_id == run.id)
+            .order_by(models.TrainingLine.seq.desc())
+            .limit(LIVE_LINES_SHOWN)
+        )
+    )
+    rows.reverse()
+    return PatientLinesOut(
+        run_id=run.id,
+        lines=[
+            LiveLineOut(seq=r.seq, step=r.step, text=r.text, created_at=r.created_at) for r in rows
+        ],
+    )
+
+
+def trainees_out(session: Session, practice: models.Practice) -> list[TraineeOut]:
+    """The training practice's active assistants with clearances and run counts."""
+    users = session.scalars(
+        select(models.User)
+        .join(models.UserPractice, models.UserPractice.user_id == models.User.id)
+        .where(
+            models.UserPractice.practice_id == practice.id,
+            models.User.role == str(Role.ASSISTANT),
+            models.User.active,
+        )
+        .order_by(models.User.display_name, models.User.id)
+    ).all()
+    ids = [u.id for u in users]
+    cleared: dict[str, list[WorkflowId]] = {}
+    for user_id, workflow in session.execute(
+        select(models.TrainingClearance.user_id, models.TrainingClearance.workflow).where(
+            models.TrainingClearance.user_id.in_(ids)
+        )
+    ):
+        cleared.setdefault(user_id, []).append(WorkflowId(workflow))
+    counts: dict[str, list[models.TrainingRun]] = {}
+    for run in session.scalars(
+        select(models.TrainingRun)
+        .where(models.TrainingRun.trainee_id.in_(ids))
+        .order_by(models.TrainingRun.created_at)
+    ):
+        counts.setdefault(run.trainee_id, []).append(run)
+    out: list[TraineeOut] = []
+    for user in users:
+        mine = counts.get(user.id, [])
+        scored = [r for r in mine if r.status == "scored"]
+        scored.sort(key=lambda r: r.scored_at or r.created_at)
+        out.append(
+            TraineeOut(
+                id=user.id,
+                display_name=user.display_name,
+                cleared=sorted(cleared.get(user.id, []), key=str),
+                runs=len(mine),
+                scored=len(scored),
+                open=len(mine) - len(scored),
+                last_score=scored[-1].score if scored else None,
+            )
+        )
+    return out

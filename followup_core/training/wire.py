@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from followup_core.enums import EscalationRoute, WorkflowId
 from followup_core.schemas import Id, Lax, Notes, Timestamp, WireModel
@@ -142,6 +143,22 @@ class RunScriptOut(WireModel):
     expected: ExpectedOut | None
 
 
+class TraineeOut(WireModel):
+    """An assistant of the training practice: who, what they are cleared for, their runs.
+
+    `runs` counts every run assigned to them, `scored` those scored, `open` those
+    still assigned (worked or not); `cleared` is sorted by workflow id.
+    """
+
+    id: str
+    display_name: str
+    cleared: list[Annotated[WorkflowId, Lax]]
+    runs: int
+    scored: int
+    open: int
+    last_score: float | None  # the latest scored run's score (0-100)
+
+
 class ClearanceIn(WireModel):
     assistant_id: Id
     workflow: Annotated[WorkflowId, Lax]
@@ -206,3 +223,43 @@ def progress_out(trainee_id: str, p: Progress) -> ProgressOut:
         repeated_misses=list(p.repeated_misses),
         fatal_runs=p.fatal_runs,
     )
+
+
+LIVE_LINE_MAX_CHARS = 400
+"""A line the trainer types as the simulated patient: at most this many characters."""
+
+
+class LiveLineIn(WireModel):
+    """`POST /v1/training/runs/{id}/lines`: the trainer says `text` as the patient, live.
+
+    `step` is the script step key the trainee is on (`run.STEP_KEYS`), if known.
+    Plain one-line text (no control characters, not blank); synthetic, never PHI.
+    """
+
+    text: Annotated[str, Field(min_length=1, max_length=LIVE_LINE_MAX_CHARS)]
+    step: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")] | None = None
+
+    @field_validator("text")
+    @classmethod
+    def _plain(cls, value: str) -> str:
+        if any(unicodedata.category(ch).startswith("C") for ch in value):
+            raise ValueError("control characters are not allowed")
+        if not value.strip():
+            raise ValueError("the line is blank")
+        return value.strip()
+
+
+class LiveLineOut(WireModel):
+    """One live line: its order in the run (`seq`), step key or None, text, when (UTC)."""
+
+    seq: int
+    step: str | None
+    text: str
+    created_at: Timestamp
+
+
+class PatientLinesOut(WireModel):
+    """The live lines of a run, oldest first (at most the latest 200)."""
+
+    run_id: str
+    lines: list[LiveLineOut]

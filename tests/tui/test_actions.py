@@ -11,6 +11,7 @@ from assistant_tui import actions
 from assistant_tui.app import AssistantApp
 from assistant_tui.commands import ActionCommands
 from assistant_tui.modes.supervise import SuperviseScreen
+from assistant_tui.modes.train import TrainScreen
 from assistant_tui.modes.workspace import WorkspaceScreen
 from assistant_tui.screens.attention import AttentionScreen
 from assistant_tui.screens.escalation import EscalationScreen
@@ -20,6 +21,10 @@ from assistant_tui.screens.metrics import ExceptionsScreen, MetricsDashboard, Ta
 from assistant_tui.screens.red_flag import RedFlagScreen
 from assistant_tui.screens.shadow import ShadowScreen
 from assistant_tui.screens.supervision import InboxScreen, SupervisorDialog
+from assistant_tui.screens.trainee_result import TraineeResultScreen
+from assistant_tui.screens.training_follow import FollowRunScreen
+from assistant_tui.screens.training_marks import MarksScreen
+from assistant_tui.screens.training_result import ProgressScreen, ResultScreen
 from assistant_tui.widgets.queue import QueueList
 from assistant_tui.widgets.script import ScriptPane
 from tests.tui.test_work_a_task import SIZE, open_first, settle
@@ -36,6 +41,12 @@ BOUND = [
     InboxScreen,
     SupervisorDialog,
     AttentionScreen,
+    TraineeResultScreen,
+    TrainScreen,
+    FollowRunScreen,
+    MarksScreen,
+    ResultScreen,
+    ProgressScreen,
     MetricsDashboard,
     ExceptionsScreen,
     TaskListScreen,

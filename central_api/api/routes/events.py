@@ -41,7 +41,7 @@ SEND_TIMEOUT_SECONDS = 60.0
 _STREAM_DOC = """\
 A `text/event-stream`. Each event has `id:` (opaque; send it back as `Last-Event-ID`
 when reconnecting), `event:` one of `feed`, `assignment`, `team`, `escalation`,
-`whisper`, `resync`, and `data:` one JSON object of ids and codes only:
+`whisper`, `training`, `resync`, and `data:` one JSON object of ids and codes only:
 
 - `feed` `{"task_ids": [...]}`: your feed moved, pull `/v1/sync` now;
 - `assignment` `{"task_ids": [...]}`: tasks newly assigned to you;
@@ -49,6 +49,8 @@ when reconnecting), `event:` one of `feed`, `assignment`, `team`, `escalation`,
   (supervisors, admins, managers);
 - `escalation` `{"escalation_id", "practice_id", "route", "status"}`: the practice's
   escalation inbox changed (supervisors, admins, trainers, managers);
+- `training` `{"run_id"}`: a training run you take part in has a new live patient
+  line or was scored (its trainee and trainer); read it over `/v1/training/runs`;
 - `resync` `{}`: events were missed; pull the feed and re-read everything.
 
 A `: ping` comment is sent every 15 s.

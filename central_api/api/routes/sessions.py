@@ -47,6 +47,7 @@ from central_api.supervision.access import (
 )
 from central_api.supervision.live import announce_mirror, nudge_team, observer_cache
 from central_api.supervision.mirror import FloodGuard, MirrorStore, make_store
+from central_api.training.relay import RunTasks, relay
 from followup_core.supervision import (
     MirrorAccepted,
     MirrorBatch,
@@ -91,8 +92,21 @@ def get_flood_guard(request: Request) -> FloodGuard:
     return guard
 
 
+def get_run_tasks(request: Request) -> RunTasks:
+    state = request.app.state
+    known: RunTasks | None = getattr(state, "training_run_tasks", None)
+    if known is None:
+        with _state_lock:
+            known = getattr(state, "training_run_tasks", None)
+            if known is None:
+                known = RunTasks()
+                state.training_run_tasks = known
+    return known
+
+
 StoreDep = Annotated[MirrorStore, Depends(get_mirror_store)]
 FloodDep = Annotated[FloodGuard, Depends(get_flood_guard)]
+RunTasksDep = Annotated[RunTasks, Depends(get_run_tasks)]
 
 
 # --- the mirror -------------------------------------------------------------------
@@ -110,6 +124,7 @@ def post_session_events(
     user: Worker,
     store: StoreDep,
     guard: FloodDep,
+    runs: RunTasksDep,
     session: SessionDep,
     request: Request,
 ) -> MirrorAccepted:
@@ -136,6 +151,8 @@ def post_session_events(
         )
     old, record = store.publish(user.id, list(body.events))
     announce_mirror(request.app.state, user.id, old, record)
+    # A training run's task: its scoring events are recorded into the run (issue 9).
+    relay(session, runs, user, old, body.events)
     return MirrorAccepted(seq=record.seq)
 
 
@@ -243,6 +260,7 @@ def _whisper_out(row: models.Whisper, from_name: str) -> WhisperOut:
         from_display_name=from_name,
         to_user_id=row.to_user_id,
         text=row.text,
+        step=row.step,
         status=WhisperStatus.READ if row.acknowledged_at else WhisperStatus.UNREAD,
         created_at=row.created_at,
         acknowledged_at=row.acknowledged_at,
@@ -275,7 +293,11 @@ def post_whisper(
     with scoped_write(session, user, client=client) as caller:
         subject = caller.subject(body.to_user_id)
         row = models.Whisper(
-            from_user_id=user.id, to_user_id=subject.id, text=body.text, created_at=models.utcnow()
+            from_user_id=user.id,
+            to_user_id=subject.id,
+            text=body.text,
+            step=body.step,
+            created_at=models.utcnow(),
         )
         session.add(row)
         session.flush()

@@ -15,16 +15,18 @@ from sqlalchemy import select
 from central_api import models
 from central_api.api.deps import ClientDep, CurrentUser, SessionDep, require_roles
 from central_api.errors import AUTH_ERRORS, ApiError, responses
-from central_api.training import runs, shipped_scenarios
+from central_api.training import runs, shipped_forms, shipped_scenarios
 from central_api.uow import UnitOfWork
 from followup_core.enums import Role
-from followup_core.training.evaluation import Mark
+from followup_core.training.evaluation import EvaluationForm, Mark
 from followup_core.training.wire import (
     ClearanceIn,
     ClearanceOut,
     ExpectedOut,
+    LiveLineIn,
     MarksIn,
     PatientLineOut,
+    PatientLinesOut,
     ProgressOut,
     RunCreate,
     RunEventsAccepted,
@@ -32,6 +34,7 @@ from followup_core.training.wire import (
     RunOut,
     RunScriptOut,
     ScenarioSummary,
+    TraineeOut,
     progress_out,
 )
 
@@ -55,6 +58,27 @@ def list_scenarios(user: Trainer) -> list[ScenarioSummary]:
         )
         for _, s in sorted(shipped_scenarios().items())
     ]
+
+
+@router.get("/forms", response_model=list[EvaluationForm], operation_id="list_training_forms")
+def list_forms(user: Trainer) -> list[EvaluationForm]:
+    """The shipped evaluation forms (every version), by id then version: sections, items,
+    points, fatal and automatic items; the desk shows a run's items from here."""
+    return [f for _, f in sorted(shipped_forms().items())]
+
+
+@router.get(
+    "/trainees",
+    response_model=list[TraineeOut],
+    operation_id="list_trainees",
+    responses=responses(409),
+)
+def list_trainees(user: Trainer, session: SessionDep) -> list[TraineeOut]:
+    """The active assistants of the training practice, by display name, with their
+    clearances and run counts (409 `no-training-practice` when none is set up)."""
+    out = runs.trainees_out(session, runs.training_practice(session))
+    session.rollback()
+    return out
 
 
 @router.post(
@@ -219,5 +243,40 @@ def get_progress(trainee_id: str, user: CurrentUser, session: SessionDep) -> Pro
         raise ApiError(404, "not-found", "no such trainee")
     runs.trainee(session, runs.training_practice(session), trainee_id)
     out = progress_out(trainee_id, runs.trainee_progress(session, trainee_id))
+    session.rollback()
+    return out
+
+
+@router.post(
+    "/runs/{run_id}/lines",
+    status_code=201,
+    response_model=PatientLinesOut,
+    operation_id="say_training_line",
+    responses=responses(404, 409, 422),
+)
+def post_line(
+    run_id: str, body: LiveLineIn, user: Trainer, session: SessionDep, client: ClientDep
+) -> PatientLinesOut:
+    """The trainer types a line as the run's simulated patient, live (instead of the
+    scenario's lines); the trainee's workspace hears a `training` event with the run's
+    id and reads the lines here. 409 `run-scored` once the run is scored; audited."""
+    with UnitOfWork(session, actor_id=user.id, client=client) as uow:
+        run = runs.visible_run(session, user, run_id)
+        runs.say(session, uow, user, run, body)
+        out = runs.lines_out(session, run)
+    return out
+
+
+@router.get(
+    "/runs/{run_id}/lines",
+    response_model=PatientLinesOut,
+    operation_id="list_training_lines",
+    responses=responses(404),
+)
+def get_lines(run_id: str, user: CurrentUser, session: SessionDep) -> PatientLinesOut:
+    """The lines the trainer typed live as the run's patient, oldest first (the latest 200).
+
+    The run's trainee and the trainers see them; anyone else gets 404."""
+    out = runs.lines_out(session, runs.visible_run(session, user, run_id))
     session.rollback()
     return out
