@@ -428,6 +428,17 @@ def cross_check(raw: dict[str, Any]) -> list[Problem]:
             for where, text in texts:
                 if not isinstance(text, str):
                     continue
+                rest = PLACEHOLDER.sub("", text)
+                if "{" in rest or "}" in rest:
+                    # `_fill` leaves a brace it cannot pair as typed, so the assistant
+                    # would read "{patient_first_name" aloud (the voicemail check's rule).
+                    problems.append(
+                        Problem(
+                            ("scripts", i, "steps", j, *where),
+                            "placeholder-the-workflow-has",
+                            "a stray brace hides a placeholder",
+                        )
+                    )
                 for name in dict.fromkeys(PLACEHOLDER.findall(text)):
                     if name not in allowed:
                         problems.append(

@@ -161,3 +161,16 @@ def test_practice_holidays_merge_the_calendar_and_own_days() -> None:
     assert "2026-07-03" in days and "2026-07-04" in days and "2026-12-24" in days
     assert "2026-11-26" not in days  # Thanksgiving was not kept
     assert "2028-07-04" in days  # two years ahead
+
+
+def test_a_stray_brace_in_a_script_step_is_refused() -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    old = 'text = "How can we help you today?"'
+    assert old in text
+    text = text.replace(old, 'text = "How can we help {patient_first_name today?"', 1)
+    model, problems = check_text(text)
+    assert model is None
+    assert [(p.line, p.rule) for p in problems] == [
+        (_line(text, "{patient_first_name today"), "placeholder-the-workflow-has")
+    ]
+    assert "stray brace" in str(problems[0])
