@@ -51,6 +51,8 @@ if TYPE_CHECKING:
 REFRESH_DEBOUNCE = 0.2  # seconds after a live event before runs and trainees are re-read
 POLL_LIVE = 30.0  # seconds between fallback re-reads while the stream is up
 POLL_OFFLINE = 5.0  # … and while it is not
+# What M, V and Enter on the runs say when there is no run to act on (else nothing happens).
+NO_RUN = "no run selected: assign a scenario first (a), or pick a run in the runs table"
 
 
 def error_text(exc: Exception) -> str:
@@ -332,6 +334,7 @@ class TrainScreen(ModeScreen):
     def action_open_run(self) -> None:
         run = self.selected_run
         if run is None:
+            self._say(NO_RUN)
             return
         if run.status == "scored":
             self.action_result()
@@ -384,6 +387,7 @@ class TrainScreen(ModeScreen):
     def action_marks(self) -> None:
         run = self.selected_run
         if run is None:
+            self._say(NO_RUN)
             return
         self.open_marks(run)
 
@@ -422,8 +426,10 @@ class TrainScreen(ModeScreen):
 
     def action_result(self) -> None:
         run = self.selected_run
-        if run is not None:
-            self.show_result(run)
+        if run is None:
+            self._say(NO_RUN)
+            return
+        self.show_result(run)
 
     def show_result(self, run: RunOut) -> None:
         """The run's result: score, pass/fail, fatal items and each section."""

@@ -317,3 +317,40 @@ async def test_assign_follow_coach_mark_progress_and_clear(
                 desk_app.save_screenshot(str(tmp_path / "progress.svg"))
     trainer_cache.close()
     trainee_cache.close()
+
+
+async def test_marks_and_result_without_a_run_say_why(
+    live_api: LiveApi, tmp_path: Path, passphrase: str
+) -> None:
+    """M, V (footer keys) and Enter on an empty runs table say there is no run, rather
+    than doing nothing: a new trainer's first keys on a desk with no runs yet."""
+    from textual.widgets import Static
+
+    from assistant_tui.app import AssistantApp
+    from assistant_tui.modes.train import NO_RUN, TrainScreen
+    from backend_client import ApiClient
+    from local_cache import LocalCache, SyncEngine
+    from local_cache.keys import MemoryKeyring
+
+    cache = LocalCache.open(
+        tmp_path / "trainer", "trainer", passphrase, keyring_backend=MemoryKeyring()
+    )
+    async with ApiClient(live_api.server.url) as client:
+        login = await client.login("trainer", live_api.password)
+        engine = SyncEngine(cache, client, poll_interval=60)
+        app = AssistantApp(cache, sync=engine, user=login.user)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            desk = app.screen
+            assert isinstance(desk, TrainScreen)
+            await until(pilot, lambda: desk.loads > 0 and bool(desk.scenarios), "the desk")
+            assert desk.runs == []
+            message = desk.query_one("#train-message", Static)
+            for key in ("m", "v"):
+                desk.error = ""
+                message.update("")
+                await pilot.press(key)
+                await pilot.pause()
+                assert app.screen is desk, key
+                assert desk.error == NO_RUN, key
+                assert NO_RUN in str(message.render()), key
