@@ -249,6 +249,7 @@ class WorkspaceScreen(WorkspaceWorkers, WorkspaceLive, WorkspaceTraining):
         kind = self.layout_kind
         width, height = self.size
         self.set_class(self.context is None, "-idle")
+        self.refresh_bindings()  # check_action: the keys are off while too small
         if kind == "too-small":
             self.query_one("#too-small", Static).update(
                 f"This terminal is {width}x{height}; the workspace needs at least "
@@ -538,9 +539,19 @@ class WorkspaceScreen(WorkspaceWorkers, WorkspaceLive, WorkspaceTraining):
 
     # --- keys -------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Below the minimum size only the too-small message is drawn, so the
+        workspace's own keys are off (and out of the footer): nothing is saved,
+        escalated or switched unseen. The app's keys (quit, lock, help) still work."""
+        if self.layout_kind == "too-small":
+            return False
+        return super().check_action(action, parameters)
+
     def on_key(self, event: Key) -> None:
         """A letter outside a text field is an outcome key of the open task."""
         if isinstance(self.focused, Input) or self.context is None:
+            return
+        if self.layout_kind == "too-small":
             return
         char = event.character
         if not char or len(char) != 1 or not char.isalpha():
@@ -659,8 +670,8 @@ class WorkspaceScreen(WorkspaceWorkers, WorkspaceLive, WorkspaceTraining):
     @on(OutcomeForm.Submitted)
     def _submitted(self, event: OutcomeForm.Submitted) -> None:
         context = self.context
-        if context is None:
-            return
+        if context is None or self.layout_kind == "too-small":
+            return  # (too small: Enter in a field no one can see)
         from followup_core.escalation import DEFAULT_RED_FLAG_PHRASES, red_flags
 
         phrases = list(context.practice.red_flag_phrases) or list(DEFAULT_RED_FLAG_PHRASES)

@@ -144,3 +144,27 @@ async def test_below_the_minimum_a_message_then_back(make_app: Any) -> None:
         await settle(pilot)
         assert not message.display and screen.query_one("#panes").display
         assert inside(app, screen.query_one(OutcomeForm))
+
+
+async def test_below_the_minimum_the_workspace_keys_do_nothing(make_app: Any, cache: Any) -> None:
+    """The too-small message hides the panes, so an outcome key, save, state or
+    escalate key must not act unseen; at 80x24 again they work."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_first(pilot)
+        screen = app.screen
+        state = screen.agent_state
+        await pilot.resize_terminal(79, 23)
+        await settle(pilot)
+        assert screen.query_one("#too-small", Static).display
+        await pilot.press("f4", "n", "ctrl+s", "enter", "f3", "f2")
+        await settle(pilot)
+        assert app.screen is screen  # no escalation picker opened
+        assert outbox(cache, "attempt") == []
+        assert screen.agent_state == state
+        assert not screen.verified
+        await pilot.resize_terminal(80, 24)
+        await settle(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        assert screen.agent_state != state
