@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.events import Key
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
@@ -73,7 +73,7 @@ class EscalationScreen(ModalScreen[EscalationChoice | None]):
                 f"[b]{escape(f'[{key}]')}[/b] {route.value:<25} "
                 f"{escape(describe(contact(self.practice, route)))}"
             )
-        with Vertical(id="escalation-dialog"):
+        with VerticalScroll(id="escalation-dialog"):
             yield Static("[b]Escalate — press the route's key[/b]", id="escalation-title")
             yield Static("\n".join(lines), id="escalation-routes")
             yield Static("", id="escalation-instruction")
@@ -92,12 +92,20 @@ class EscalationScreen(ModalScreen[EscalationChoice | None]):
                 return
 
     def choose(self, route: EscalationRoute) -> None:
+        """Lock in `route`: show the EMERGENCY instruction for `urgent-symptom`, then ask
+        for a reason (routes in ROUTES_NEEDING_REASON) or dismiss with the choice.
+
+        The route list gives way and the instruction is scrolled into view, so at 80x24
+        the instruction and the reason field are both on screen.
+        """
         self.chosen = route
         found = contact(self.practice, route)
+        self.query_one("#escalation-routes", Static).add_class("done")
         if route is EscalationRoute.URGENT_SYMPTOM:
             shown = self.query_one("#escalation-instruction", Static)
             shown.update(f"[b]EMERGENCY:[/b] {escape(self.practice.emergency_instruction)}")
             shown.add_class("shown")
+            self.call_after_refresh(shown.scroll_visible, top=True, animate=False)
         self.query_one("#escalation-chosen", Static).update(
             f"[b]{route.value}[/b] → {escape(describe(found))}"
         )

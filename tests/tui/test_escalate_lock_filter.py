@@ -188,3 +188,26 @@ async def test_command_palette_runs_workspace_actions(make_app: Any) -> None:
         await pilot.press("ctrl+p", *"lock the", "enter")
         await settle(pilot)
         assert isinstance(app.screen, LockScreen)
+
+
+async def test_escalation_at_80x24_keeps_the_emergency_instruction_on_screen(
+    make_app: Any,
+) -> None:
+    """At 80x24 every route fits on one line and choosing `urgent-symptom` shows the
+    EMERGENCY instruction and the reason field inside the screen."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_first(pilot)
+        await pilot.press("e")
+        assert isinstance(app.screen, EscalationScreen)
+        routes = app.screen.query_one("#escalation-routes", Static)
+        assert routes.region.height == len(EscalationRoute)  # one line per route
+        await pilot.press(ROUTE_KEYS[EscalationRoute.URGENT_SYMPTOM])
+        await settle(pilot)
+        screen = app.screen.region
+        for selector in ("#escalation-instruction", "#escalation-reason"):
+            widget = app.screen.query_one(selector)
+            region = widget.region
+            assert region.height > 0, selector
+            assert screen.contains_region(region), (selector, region, screen)
+        assert EMERGENCY in text_of(app, "#escalation-instruction")
