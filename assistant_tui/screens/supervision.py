@@ -26,6 +26,7 @@ from textual.widgets.option_list import Option
 
 from assistant_tui import actions
 from assistant_tui.widgets.footer import LeanFooter
+from followup_core.schemas import RESOLUTION_MAX_CHARS
 from followup_core.supervision import WHISPER_MAX_CHARS
 
 if TYPE_CHECKING:
@@ -43,7 +44,14 @@ class SupervisorDialog(ModalScreen[Any]):
 
 
 class WhisperScreen(SupervisorDialog):
-    """A one-line whisper; Enter sends, Escape cancels."""
+    """A one-line whisper; Enter sends, Escape cancels.
+
+    Dismisses with the text (runs of whitespace made one space), at most
+    WHISPER_MAX_CHARS characters like the server's `WhisperIn.text`; Enter on an
+    empty line says so and keeps the dialog open.
+    """
+
+    EMPTY = "type a whisper or Esc"
 
     def __init__(self, to_name: str) -> None:
         super().__init__()
@@ -53,13 +61,19 @@ class WhisperScreen(SupervisorDialog):
         with Vertical(classes="sup-dialog"):
             yield Static(f"Whisper to [b]{escape(self.to_name)}[/b] (only they see it)")
             yield Input(
-                placeholder="one line, plain text", max_length=WHISPER_MAX_CHARS, id="whisper-text"
+                placeholder=f"one line, plain text, up to {WHISPER_MAX_CHARS} characters",
+                max_length=WHISPER_MAX_CHARS,
+                id="whisper-text",
             )
+            yield Static("", id="whisper-message")
 
     @on(Input.Submitted)
     def _send(self, event: Input.Submitted) -> None:
         text = " ".join(event.value.split())
-        self.dismiss(text or None)
+        if not text:
+            self.query_one("#whisper-message", Static).update(self.EMPTY)
+            return
+        self.dismiss(text)
 
 
 class StateScreen(SupervisorDialog):
@@ -153,16 +167,32 @@ class ReassignScreen(SupervisorDialog):
 
 
 class ResolveScreen(SupervisorDialog):
-    """The note an escalation is resolved with (what was done)."""
+    """The note an escalation is resolved with (what was done).
+
+    Dismisses with the note, at most RESOLUTION_MAX_CHARS characters like the
+    server's `EscalationResolve.resolution`; Enter on an empty note says so and
+    keeps the dialog open.
+    """
+
+    EMPTY = "type what was done, or Esc"
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="sup-dialog"):
             yield Static("Resolve: what was done?")
-            yield Input(placeholder="resolution note", max_length=2000, id="resolve-note")
+            yield Input(
+                placeholder="resolution note",
+                max_length=RESOLUTION_MAX_CHARS,
+                id="resolve-note",
+            )
+            yield Static("", id="resolve-message")
 
     @on(Input.Submitted)
     def _done(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value.strip() or None)
+        note = event.value.strip()
+        if not note:
+            self.query_one("#resolve-message", Static).update(self.EMPTY)
+            return
+        self.dismiss(note)
 
 
 INBOX_COLUMNS = ("Route", "Status", "Age", "Ack due", "Overdue", "Task", "Practice")
