@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -89,6 +89,28 @@ Timestamp = Annotated[
     Lax,
 ]
 """An aware datetime sent as an RFC 3339 string, year 1900-2200 (422 naming the field)."""
+
+CLOCK_SKEW_ALLOWANCE = timedelta(minutes=5)
+"""How far ahead of the server's clock a reported past moment (a missed call's
+`called_at`, an attempt's `started_at`/`ended_at`) may be: senders' clocks drift a
+little; anything later is not a moment that has happened (422)."""
+
+FUTURE_MESSAGE = "is in the future (more than 5 minutes ahead of the server's clock)"
+
+
+def not_in_future(value: datetime) -> datetime:
+    """Refuse a moment more than CLOCK_SKEW_ALLOWANCE after the server's now (UTC).
+
+    Raises ValueError (a 422 naming the field on the wire) otherwise; returns `value`.
+    """
+    if value > datetime.now(UTC) + CLOCK_SKEW_ALLOWANCE:
+        raise ValueError(FUTURE_MESSAGE)
+    return value
+
+
+PastTimestamp = Annotated[Timestamp, AfterValidator(not_in_future)]
+"""A Timestamp for something that has already happened: at most CLOCK_SKEW_ALLOWANCE
+ahead of the server's clock (422 naming the field)."""
 
 # Integers. Every integer stored in a column is an int4 on PostgreSQL (SQLAlchemy
 # `Integer`); one beyond it is refused at the edge (422) rather than overflowing
@@ -364,8 +386,8 @@ class AttemptIn(WireModel):
     task_version: Version
     channel: Annotated[Channel, Lax]
     outcome: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")]
-    started_at: Timestamp
-    ended_at: Timestamp
+    started_at: PastTimestamp
+    ended_at: PastTimestamp
     identity_verified: bool
     next_step: NextStep | None
     notes: Notes
@@ -432,9 +454,15 @@ class EscalationOut(WireModel):
     resolution: str | None = None
 
 
+RESOLUTION_MAX_CHARS = 2000
+"""The longest resolution note (`EscalationResolve.resolution`; the TUI's field too)."""
+
+
 class EscalationResolve(WireModel):
     resolution: Annotated[
-        str, Field(min_length=1, max_length=2000, json_schema_extra=_DOC_STORABLE), _STORABLE
+        str,
+        Field(min_length=1, max_length=RESOLUTION_MAX_CHARS, json_schema_extra=_DOC_STORABLE),
+        _STORABLE,
     ]
 
 
@@ -463,7 +491,7 @@ class MissedCallIn(WireModel):
     caller_phone: Annotated[
         str, Field(min_length=3, max_length=32, json_schema_extra=_DOC_STORABLE), _STORABLE
     ]
-    called_at: Timestamp
+    called_at: PastTimestamp
 
 
 class MissedCallOut(WireModel):

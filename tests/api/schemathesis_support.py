@@ -45,7 +45,9 @@ MAX_EXAMPLES = 30
 # - FHIR: a page token is opaque like a cursor, and a `_lastUpdated` string the
 #   schema allows may still not be a FHIR date (400) or a date outside 1900-2200
 #   (422, like every date the product cannot schedule); a Bundle can be JSON-Schema
-#   valid and still not valid R4, or name resources we cannot place (422).
+#   valid and still not valid R4, or name resources we cannot place (422);
+# - a missed call's `called_at` (like an attempt's times) may be a schema-valid
+#   date-time that has not happened yet: more than 5 minutes ahead is a 422.
 CONFIG = """
 [generation]
 mode = "all"
@@ -63,6 +65,11 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403",
 include-path-regex = "^/v1/(attempts|escalations)$"
 include-method = "POST"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422", "429"]
+
+[[operations]]
+include-path = "/v1/triggers/missed-call"
+include-method = "POST"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "422", "429"]
 
 [[operations]]
 include-path-regex = "^/v1/fhir/(Task|Communication)$"

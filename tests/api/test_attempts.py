@@ -97,6 +97,12 @@ def test_an_attempt_on_a_finished_task_is_still_a_fact(api: ApiHarness, fresh: T
         ({"outcome": "callback-requested"}, "next step"),
         ({"outcome": "wrong-number"}, "requires notes"),
         ({"outcome": "no-answer", "channel": "sms"}, "channel sms"),
+        # Moments that have not happened yet (beyond the 5-minute clock-skew allowance).
+        (
+            {"started_at": "2199-01-01T00:00:00Z", "ended_at": "2199-01-01T00:01:00Z"},
+            "in the future",
+        ),
+        ({"ended_at": "2199-01-01T00:01:00Z"}, "in the future"),
     ],
 )
 def test_invalid_attempts_are_422_and_write_nothing(
@@ -113,6 +119,22 @@ def test_invalid_attempts_are_422_and_write_nothing(
     with api.session() as s:
         stored = s.get(models.Task, task.id)
         assert stored is not None and stored.version == task.version
+
+
+def test_an_attempt_a_little_ahead_of_the_servers_clock_is_accepted(
+    api: ApiHarness, fresh: TaskPicker
+) -> None:
+    """A sender's clock a minute or two fast is within the clock-skew allowance."""
+    task = fresh()
+    client = client_as(api, api.username("assistant"))
+    ahead = datetime.now(UTC) + timedelta(minutes=2)
+    body = attempt_body(
+        task,
+        started_at=(ahead - timedelta(seconds=30)).isoformat(),
+        ended_at=ahead.isoformat(),
+    )
+    response = post_attempt(client, body)
+    assert response.status_code == 201, response.text
 
 
 def test_channel_must_be_consented(api: ApiHarness, fresh: TaskPicker) -> None:

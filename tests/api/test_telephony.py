@@ -171,6 +171,15 @@ def test_answered_calls_open_nothing(api: ApiHarness, secret: str) -> None:
     assert _callback(api, secret, bad_time)[0] == 422
 
 
+def test_a_callback_timestamped_in_the_future_is_refused(api: ApiHarness, secret: str) -> None:
+    """A provider's `Timestamp` beyond the 5-minute clock-skew allowance: 422, nothing kept."""
+    fields = _fields("+16465550121", Timestamp="Tue, 01 Jan 2199 09:00:00 +0000")
+    status, body, _ = _callback(api, secret, fields)
+    assert status == 422, body
+    assert body["error"]["code"] == "invalid-request" and "future" in body["error"]["message"]
+    assert _calls(api, call_sid=fields["CallSid"]) == []
+
+
 @pytest.mark.parametrize("caller", ["anonymous", "Restricted", "+266696687", "+7378742833"])
 def test_withheld_callers_are_recorded_without_a_task(
     api: ApiHarness, secret: str, caller: str

@@ -178,14 +178,35 @@ def test_the_periodic_loop_runs_the_job(api: ApiHarness) -> None:
 # --- the missed-call webhook --------------------------------------------------------
 
 
-def _missed(api: ApiHarness, key: str | None, phone: str) -> tuple[int, dict[str, object]]:
+def _missed(
+    api: ApiHarness, key: str | None, phone: str, called_at: str | None = None
+) -> tuple[int, dict[str, object]]:
     headers = {"X-Practice-Key": key} if key is not None else {}
     with api.client(headers=headers) as c:
         response = c.post(
             "/v1/triggers/missed-call",
-            json={"caller_phone": phone, "called_at": datetime.now(UTC).isoformat()},
+            json={"caller_phone": phone, "called_at": called_at or datetime.now(UTC).isoformat()},
         )
     return response.status_code, response.json()
+
+
+def test_a_missed_call_in_the_future_is_refused(api: ApiHarness) -> None:
+    """A `called_at` beyond the 5-minute clock-skew allowance is a 422 and writes nothing;
+    one a couple of minutes ahead (a fast clock) is taken."""
+    practice = api.practice(1)
+    with api.session() as s:
+        calls_before = s.scalar(select(func.count()).select_from(models.MissedCall))
+    for when in ("2199-06-01T09:00:00Z", (datetime.now(UTC) + timedelta(hours=1)).isoformat()):
+        status, body = _missed(api, practice["webhook_key"], "+16465550188", when)
+        assert status == 422, (when, body)
+        error = body["error"]
+        assert error["code"] == "invalid-request"  # type: ignore[index]
+        assert "called_at" in error["message"] and "future" in error["message"]  # type: ignore[index]
+    with api.session() as s:
+        assert s.scalar(select(func.count()).select_from(models.MissedCall)) == calls_before
+    soon = (datetime.now(UTC) + timedelta(minutes=2)).isoformat()
+    status, body = _missed(api, practice["webhook_key"], "+16465550188", soon)
+    assert status == 201, body
 
 
 def test_a_missed_call_from_a_patient_opens_one_recovery_task(api: ApiHarness) -> None:

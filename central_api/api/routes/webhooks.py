@@ -45,7 +45,14 @@ from central_api.triggers.missed_call import (
     take_missed_call,
 )
 from central_api.uow import UnitOfWork
-from followup_core.schemas import EARLIEST_YEAR, LATEST_YEAR, MissedCallIn, MissedCallOut
+from followup_core.schemas import (
+    EARLIEST_YEAR,
+    FUTURE_MESSAGE,
+    LATEST_YEAR,
+    MissedCallIn,
+    MissedCallOut,
+    not_in_future,
+)
 
 router = APIRouter(prefix="/v1", tags=["webhooks"])
 
@@ -236,6 +243,10 @@ def _form_call(
             "invalid-request",
             f"Timestamp: not an RFC 2822 date in {EARLIEST_YEAR}-{LATEST_YEAR}",
         ) from None
+    try:
+        not_in_future(called_at)
+    except ValueError:
+        raise ApiError(422, "invalid-request", f"Timestamp: {FUTURE_MESSAGE}") from None
     if status not in telephony.MISSED_STATUSES:
         session.rollback()
         return JSONResponse(MissedCallOut().model_dump(mode="json"), status_code=200)
