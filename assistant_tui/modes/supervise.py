@@ -249,6 +249,7 @@ class SuperviseScreen(ModeScreen):
         self._practice_names: dict[str, str] = {}
         self.columns: tuple[BoardColumn, ...] = ()  # the team board's, for this width
         self._queue_narrow: bool | None = None
+        self.unreachable = False  # the board's last read found no server (Offline)
 
     # --- layout ----------------------------------------------------------------------
 
@@ -310,8 +311,18 @@ class SuperviseScreen(ModeScreen):
             else "Opened offline from the local cache"
         )
         status = self.services.status
-        link = connection_text(status.online if status else False, self.services.live)
+        # The board's own reads count too: the sync engine may not have noticed a dead
+        # server yet (its next poll can be a minute away) while the board already has.
+        online = bool(status and status.online) and not self.unreachable
+        link = connection_text(online, self.services.live and not self.unreachable)
         return f"[b]{self.TITLE}[/b] · {who} · {escape(link)}"
+
+    def _reached(self, reached: bool) -> None:
+        """Record whether the board's last read reached the server; redraw the header."""
+        if self.unreachable == (not reached):
+            return
+        self.unreachable = not reached
+        self.query_one("#sup-header", Static).update(self._header_text())
 
     # --- loading -----------------------------------------------------------------------
 
@@ -366,9 +377,15 @@ class SuperviseScreen(ModeScreen):
         try:
             board = await api.team()
             queues = await api.queues()
-        except (ApiError, Offline) as exc:
+        except Offline as exc:
+            self._reached(False)
             self._show_message(f"board not refreshed: {type(exc).__name__}")
             return
+        except ApiError as exc:
+            self._reached(True)
+            self._show_message(f"board not refreshed: {type(exc).__name__}")
+            return
+        self._reached(True)
         if self.sync is not None and not self._practice_names:
             self._practice_names = {p.id: p.name for p in self._practices()}
         self.board, self.queues = board, queues
