@@ -110,6 +110,9 @@ class EscalationScreen(ModalScreen[EscalationChoice | None]):
             f"[b]{route.value}[/b] → {escape(describe(found))}"
         )
         if needs_reason(route):
+            self.query_one("#escalation-title", Static).update(
+                "[b]Escalate — give the reason, Enter sends[/b]"
+            )
             field = self.query_one("#escalation-reason", Input)
             field.add_class("shown")
             field.focus()
