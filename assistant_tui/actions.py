@@ -423,7 +423,8 @@ ACTIONS: tuple[Action, ...] = (
         "metrics.reload", "r", "reload", "Reload", palette=True, detail="Read the figures again"
     ),
     # The exceptions review and the tasks behind one of its lines.
-    Action("exceptions.open", "enter", "open", "Open list"),
+    # Priority: the review's table would take Enter first, hiding the key from help.
+    Action("exceptions.open", "enter", "open", "Open list", priority=True),
     Action("exceptions.back", "escape,ctrl+g", "app.pop_screen", "Back"),
     Action("drilldown.back", "escape,ctrl+g", "app.pop_screen", "Back"),
     # Supervisor dialogs.

@@ -20,6 +20,7 @@ from textual import events, on, work
 from textual.app import App
 from textual.binding import BindingType
 from textual.message import Message
+from textual.screen import ModalScreen, Screen
 
 from assistant_tui import actions
 from assistant_tui.commands import ActionCommands
@@ -256,6 +257,8 @@ class AssistantApp(App[None]):
         # While locked nothing but the passphrase field works.
         if self.locked:
             return action == "quit"
+        if action == "help" and _pushed_areas(self.screen):
+            return True  # a drill-down pushed over a mode has help of its own
         if action in {"help", "next_view"} and not isinstance(self.screen, ModeScreen):
             # A modal is open: its own use of the key (help's F1 closes it) wins.
             return False
@@ -272,12 +275,23 @@ class AssistantApp(App[None]):
         self.lock("You locked the screen.")
 
     def action_help(self) -> None:
+        """F1: the focused area's purpose and live keys.
+
+        A mode screen says which of its areas has the focus; a screen pushed over a
+        mode (the metrics drill-downs) names its areas in a class-level `AREAS`. A
+        modal without `AREAS` shows its own keys already: F1 does nothing there.
+        """
         screen = self.screen
-        if not isinstance(screen, ModeScreen):
-            return  # a modal is open: its own keys are on screen
-        area = screen.help_area()
+        if isinstance(screen, ModeScreen):
+            area = screen.help_area()
+            own: tuple[str, ...] = screen.AREAS
+        else:
+            own = _pushed_areas(screen)
+            if not own:
+                return
+            area = own[0]
         live = [(key, active.binding) for key, active in screen.active_bindings.items()]
-        areas = [area, *(a for a in screen.AREAS if a != area), "app"]
+        areas = [area, *(a for a in own if a != area), "app"]
         self.push_screen(HelpScreen(area, actions.help_rows(live, areas)))
 
     def action_sync_now(self) -> None:
@@ -300,6 +314,17 @@ class AssistantApp(App[None]):
         if name in self.views and not self.locked:
             self.switch_mode(name)
             self.sub_title = MODE_TITLES.get(name, name)
+
+
+def _pushed_areas(screen: Screen[object]) -> tuple[str, ...]:
+    """The help areas of a full screen pushed over a mode (its class's `AREAS`), else ().
+
+    Mode screens answer through `ModeScreen`; modals (help itself included) have none.
+    """
+    if isinstance(screen, ModeScreen | ModalScreen):
+        return ()
+    areas = getattr(type(screen), "AREAS", ())
+    return tuple(a for a in areas if isinstance(a, str))
 
 
 def _copy(message: Message) -> Message:

@@ -14,7 +14,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from itertools import pairwise
 from typing import Any
 
@@ -555,6 +555,12 @@ def _norm_reason(reason: str) -> str:
     return " ".join(reason.lower().split())[:80]
 
 
+def _local_label(at: datetime, tz: tzinfo) -> str:
+    """`at` (aware, or naive UTC as SQLite returns it) as "YYYY-MM-DD HH:MM ZONE" in `tz`."""
+    aware = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    return aware.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+
+
 def exceptions(
     session: Session,
     practice_id: str,
@@ -562,8 +568,15 @@ def exceptions(
     end: datetime,
     f: Filters,
     as_of: datetime,
+    timezone: str = "UTC",
 ) -> dict[str, list[m.ExceptionGroup]]:
-    """The four lists of the exceptions review (see `m.ExceptionsReport`): ids, never names."""
+    """The four lists of the exceptions review (see `m.ExceptionsReport`): ids, never names.
+
+    `start`/`end` bound the period (aware, end exclusive); `as_of` (aware) is "now"
+    for "past their target". Times in labels are the practice's local wall clock in
+    its IANA `timezone` with the zone's abbreviation ("due 2026-11-24 22:30 EST"), as
+    every day of the dashboard is the practice's (DESIGN.md "Metrics and reports").
+    """
     E, T, A = models.Escalation, models.Task, models.Attempt
     # Recurring escalation reasons: the same route and reason text (case and spacing
     # folded) raised twice or more in the period.
@@ -642,10 +655,11 @@ def exceptions(
         .order_by(T.due_at)
         .limit(EXCEPTION_LIMIT)
     )
+    tz = zone(timezone)
     past = [
         m.ExceptionGroup(
             key=tid,
-            label=f"{wf} ({prio}) due {due.strftime('%Y-%m-%d %H:%MZ')}",
+            label=f"{wf} ({prio}) due {_local_label(due, tz)}",
             count=1,
             task_ids=[tid],
         )

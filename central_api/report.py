@@ -85,7 +85,13 @@ def build(session: Session, practice_id: str, week: str, as_of: datetime) -> Wee
     figures = server_metrics.compute(session, practice, period, filters, as_of)
     previous = {f.id: f for f in server_metrics.compute(session, practice, before, filters, as_of)}
     lists = server_metrics.exceptions(
-        session, practice.id, period.starts_at, period.ends_at, filters, as_of
+        session,
+        practice.id,
+        period.starts_at,
+        period.ends_at,
+        filters,
+        as_of,
+        timezone=practice.timezone,
     )
     redact = _redactor(session, practice.id)
     if redact is not None:

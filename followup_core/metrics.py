@@ -115,7 +115,11 @@ class MetricsReport(_Wire):
 
 
 class ExceptionGroup(_Wire):
-    """One line of the exceptions review and the tasks it opens (ids only, never names)."""
+    """One line of the exceptions review and the tasks it opens (ids only, never names).
+
+    A time in `label` is the practice's local wall clock with its zone's abbreviation
+    ("due 2026-11-24 22:30 EST"), never UTC.
+    """
 
     key: str
     label: str

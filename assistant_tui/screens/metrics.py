@@ -149,6 +149,7 @@ class TaskListScreen(Screen[None]):
     """The tasks behind one exceptions line (ids: the names stay in the workspace)."""
 
     BINDINGS: ClassVar[list[BindingType]] = actions.bindings("drilldown")
+    AREAS: ClassVar[tuple[str, ...]] = ("drilldown",)  # F1 help's area (see `AssistantApp`)
 
     def __init__(self, group: ExceptionGroup) -> None:
         super().__init__()
@@ -171,6 +172,7 @@ class ExceptionsScreen(Screen[None]):
     """Recurring reasons, repeated failed contact, conflicts, tasks past target."""
 
     BINDINGS: ClassVar[list[BindingType]] = actions.bindings("exceptions")
+    AREAS: ClassVar[tuple[str, ...]] = ("exceptions",)  # F1 help's area (see `AssistantApp`)
 
     def __init__(self, report: ExceptionsReport) -> None:
         super().__init__()

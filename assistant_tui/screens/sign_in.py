@@ -97,6 +97,10 @@ class SignInScreen(Screen[SignedIn]):
         Binding("ctrl+o", "open_offline", "Open cache offline", id="sign_in.offline"),
         Binding("f2", "setup_code", "I have a set-up code", id="sign_in.setup_code"),
         Binding("ctrl+q", "app.quit", "Quit", id="sign_in.quit"),
+        # Enter on the username moves focus as the key is dispatched (a priority
+        # binding runs in the App's own key loop), so keys typed straight after it
+        # already go to the password field; see `action_next_field`.
+        Binding("enter", "next_field", "Next field", show=False, priority=True),
     ]
 
     unreachable: reactive[bool] = reactive(False, bindings=True)
@@ -152,11 +156,21 @@ class SignInScreen(Screen[SignedIn]):
             return self.unreachable
         if action == "setup_code":
             return self._setup is not None
+        if action == "next_field":
+            # Only on the username: elsewhere Enter reaches the focused widget.
+            return self.focused is self.query_one("#username", Input)
         return True
 
-    @on(Input.Submitted, "#username")
-    def _next_field(self) -> None:
-        self.query_one("#password", Input).focus()
+    def action_next_field(self) -> None:
+        """Enter on the username: focus the password field now, not after a message.
+
+        `Widget.focus()` defers the change (`call_later`), and an `Input.Submitted`
+        handler runs only after the Input has processed its queue; meanwhile the App
+        forwards further keys to whatever is focused, so a fast typist's or a paste's
+        password landed in the username. `Screen.set_focus` takes effect before the
+        App dispatches the next key.
+        """
+        self.set_focus(self.query_one("#password", Input))
 
     @on(Input.Submitted, "#password")
     def _submit(self) -> None:

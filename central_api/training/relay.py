@@ -17,15 +17,25 @@ Only batches that carry a scoring event (`identity-verified`, `script-step`,
 run's" is remembered per process (a run always gets a task of its own when it is
 assigned, so the answer never changes), so real work costs one indexed lookup per
 task, once.
+
+Failure: the mirror batch was applied before the relay runs, so a database error
+here (a locked file, a lost connection) must not turn the batch into a 500. The
+relay's work is rolled back, one warning is logged (the user id and the error's
+class: no event bodies, no PHI), and the task ids are not remembered, so the next
+batch of the task asks again and records from then on; the failed batch's own
+scoring events are not recorded (the mirror is best effort; the trainer's marks
+still score the run).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from central_api import models
@@ -34,6 +44,8 @@ from followup_core.supervision import MirrorEvent, MirrorState
 from followup_core.training.recorder import KEPT_TYPES, run_events
 
 _NOT_A_RUN_LIMIT = 50_000
+
+log = logging.getLogger(__name__)
 
 
 class RunTasks:
@@ -71,7 +83,9 @@ def relay(
 
     `before` is the caller's mirror state before the batch (None: first batch);
     `events` the batch, oldest first. Commits `session` when it stores anything.
-    Never raises for a batch that concerns no run (the usual case).
+    Never raises for a database error: it rolls `session` back, logs a warning
+    (user id and error class only) and returns 0, leaving the batch's task ids
+    unremembered so the next batch retries (see the module docstring).
     """
     if user.role != str(Role.ASSISTANT):
         return 0
@@ -85,6 +99,27 @@ def relay(
     ask = known.unknown(touched)
     if not ask:
         return 0
+    user_id = user.id
+    try:
+        return _store(session, known, user_id, stream, ask)
+    except SQLAlchemyError as exc:
+        session.rollback()
+        log.warning(
+            "training relay skipped a mirror batch of user %s (%s); the next batch retries",
+            user_id,
+            type(exc).__name__,
+        )
+        return 0
+
+
+def _store(
+    session: Session,
+    known: RunTasks,
+    user_id: str,
+    stream: list[dict[str, Any]],
+    ask: set[str],
+) -> int:
+    """Look `ask` up, remember the tasks of no run, append the caller's open runs' events."""
     rows = session.execute(
         select(
             models.TrainingRun.id,
@@ -96,7 +131,7 @@ def relay(
     known.not_runs(ask - {task_id for _, task_id, _, _ in rows})
     stored = 0
     for run_id, task_id, trainee_id, status in rows:
-        if trainee_id != user.id or status == "scored":
+        if trainee_id != user_id or status == "scored":
             continue
         for event in run_events(stream, task_id):
             session.add(models.TrainingRunEvent(run_id=run_id, body=event.model_dump(mode="json")))

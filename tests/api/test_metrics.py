@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from central_api import models
 from central_api.core.security import hash_password
@@ -278,6 +278,34 @@ def test_exceptions_review(api: ApiHarness, history: dict[str, str]) -> None:
     assert "Zelda" not in patient["label"] and "Quixote" not in patient["label"]
     assert [c["key"] for c in body["conflicts"]] == [history["t4"]]
     assert history["t4"] in [p["key"] for p in body["past_target"]]
+
+
+def test_past_target_times_are_the_practices_local_time(
+    api: ApiHarness, history: dict[str, str]
+) -> None:
+    """Due 03:30 UTC on 25 November is still 24 November, 22:30, in New York."""
+    with api.session() as s:
+        late = models.Task(
+            practice_id=PID,
+            workflow="missed-call-recovery",
+            status="ready",
+            priority="routine",
+            created_at=z("2026-11-24 20:00"),
+            updated_at=z("2026-11-24 20:00"),
+            due_at=z("2026-11-25 03:30"),
+        )
+        s.add(late)
+        s.commit()
+        late_id = late.id
+    try:
+        body = _get(api, "metrics-manager", "/v1/metrics/exceptions").json()
+    finally:
+        with api.session() as s:
+            s.execute(delete(models.Task).where(models.Task.id == late_id))
+            s.commit()
+    labels = {g["key"]: g["label"] for g in body["past_target"]}
+    assert labels[late_id] == "missed-call-recovery (routine) due 2026-11-24 22:30 EST"
+    assert labels[history["t4"]] == "intake-completion (routine) due 2026-11-24 11:00 EST"
 
 
 @pytest.mark.parametrize(

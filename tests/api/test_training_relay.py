@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from central_api import models
 from tests.api.conftest import ApiHarness
@@ -128,3 +128,33 @@ def test_live_patient_lines(api: ApiHarness) -> None:
         assert response.status_code == 422, bad
         assert response.json()["error"]["code"]
     assert audit_count(api, "training.line", f"training-run:{run['id']}") == 2
+
+
+def _rename_table(api: ApiHarness, old: str, new: str) -> None:
+    with api.session() as s:
+        s.execute(text(f"ALTER TABLE {old} RENAME TO {new}"))
+        s.commit()
+
+
+def test_a_database_error_in_the_relay_never_fails_the_applied_mirror_batch(
+    api: ApiHarness,
+) -> None:
+    run = _assign(api, "ac-confirm")
+    # A real failure: the run-events table is gone while the batch is relayed.
+    _rename_table(api, "training_run_events", "training_run_events_away")
+    try:
+        response = client_as(api, TRAINEE).post(
+            "/v1/sessions/me/events",
+            json={"events": [{"type": "task-opened", "task_id": run["task_id"]}, _step(0)]},
+        )
+    finally:
+        _rename_table(api, "training_run_events_away", "training_run_events")
+    assert response.status_code == 200, response.text
+    seq = response.json()["seq"]
+    assert _recorded(api, run["id"]) == []  # that batch's events are lost, nothing partial
+    # The batch was applied to the mirror: the next one continues from it (the run's
+    # task is open), and the task was not remembered as "no run's": it is recorded.
+    later = client_as(api, TRAINEE).post("/v1/sessions/me/events", json={"events": [_step(1)]})
+    assert later.status_code == 200, later.text
+    assert later.json()["seq"] == seq + 1
+    assert [(e["type"], e["step"]) for e in _recorded(api, run["id"])] == [("script-step", 1)]

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from keyring.backends.fail import Keyring as FailKeyring
+from textual import events
 from textual.app import App
 from textual.screen import Screen
 from textual.widgets import Input
@@ -120,6 +121,47 @@ async def test_right_password_dismisses_with_the_user(seeded_api: SeededApi) -> 
         assert result.user is not None and result.user.username == seeded_api.demo_user
         assert not result.offline
         assert client.token  # the client keeps the token for the workspace
+
+
+async def test_keys_typed_straight_after_enter_go_to_the_password(seeded_api: SeededApi) -> None:
+    """Type-ahead: Pilot types username, Enter and password with no wait for focus."""
+    async with ApiClient(seeded_api.url) as client:
+        screen = SignInScreen(
+            server=seeded_api.url, authenticate=client.login, offline_cache_exists=lambda _u: False
+        )
+        app = Host(screen)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press(*seeded_api.demo_user, "enter", *seeded_api.password, "enter")
+            await wait_until(pilot, lambda: bool(app.results), "the screen to dismiss")
+        result = app.results[0]
+        assert isinstance(result, SignedIn) and result.user is not None
+        assert result.user.username == seeded_api.demo_user
+
+
+async def test_a_burst_of_keys_after_enter_lands_in_the_password(seeded_api: SeededApi) -> None:
+    """A paste or a fast typist: every key is queued before the App handles the Enter."""
+    async with ApiClient(seeded_api.url) as client:
+        screen = SignInScreen(
+            server=seeded_api.url, authenticate=client.login, offline_cache_exists=lambda _u: False
+        )
+        app = Host(screen)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press(*seeded_api.demo_user)
+            driver = app._driver
+            assert driver is not None
+            for key in ["enter", *seeded_api.password]:
+                event = events.Key(key, None if key == "enter" else key)
+                event.set_sender(app)
+                driver.send_message(event)
+            password = screen.query_one("#password", Input)
+            await wait_until(
+                pilot, lambda: password.value == seeded_api.password, "the password field"
+            )
+            assert screen.query_one("#username", Input).value == seeded_api.demo_user
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: bool(app.results), "the screen to dismiss")
+        result = app.results[0]
+        assert isinstance(result, SignedIn) and result.user is not None
 
 
 async def test_unreachable_server_offers_the_offline_cache(tmp_path: Path) -> None:

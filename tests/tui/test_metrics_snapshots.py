@@ -98,7 +98,7 @@ def _exceptions() -> m.ExceptionsReport:
         past_target=[
             group(
                 key="task-0005",
-                label="intake-completion (routine) due 2026-11-24 16:00Z",
+                label="intake-completion (routine) due 2026-11-24 11:00 EST",
                 count=1,
                 task_ids=["task-0005"],
             )

@@ -148,7 +148,13 @@ def read_exceptions(
         workflow=workflow.value if workflow else None, assistant_id=assistant_id
     )
     lists = server_metrics.exceptions(
-        session, practice.id, period.starts_at, period.ends_at, filters, as_of
+        session,
+        practice.id,
+        period.starts_at,
+        period.ends_at,
+        filters,
+        as_of,
+        timezone=practice.timezone,
     )
     session.rollback()
     audit_access(
