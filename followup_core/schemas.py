@@ -91,9 +91,10 @@ Timestamp = Annotated[
 """An aware datetime sent as an RFC 3339 string, year 1900-2200 (422 naming the field)."""
 
 CLOCK_SKEW_ALLOWANCE = timedelta(minutes=5)
-"""How far ahead of the server's clock a reported past moment (a missed call's
-`called_at`, an attempt's `started_at`/`ended_at`) may be: senders' clocks drift a
-little; anything later is not a moment that has happened (422)."""
+"""How far ahead of the server's clock a reported past moment from a phone system (a
+missed call's `called_at`, a provider's callback timestamp) may be: their clocks are
+kept by NTP and drift a little; anything later has not happened (422). Attempts,
+timed by a workstation, get WORKSTATION_CLOCK_ALLOWANCE instead."""
 
 FUTURE_MESSAGE = "is in the future (more than 5 minutes ahead of the server's clock)"
 
@@ -111,6 +112,30 @@ def not_in_future(value: datetime) -> datetime:
 PastTimestamp = Annotated[Timestamp, AfterValidator(not_in_future)]
 """A Timestamp for something that has already happened: at most CLOCK_SKEW_ALLOWANCE
 ahead of the server's clock (422 naming the field)."""
+
+WORKSTATION_CLOCK_ALLOWANCE = timedelta(hours=24)
+"""How far ahead of the server's clock an attempt's `started_at`/`ended_at` may be.
+They come from the assistant's workstation, whose clock (or time zone setting) may be
+hours off; refusing them would send documented calls to "needs attention" for a
+clock nobody at the desk can fix. A day still refuses times that cannot be right
+(a year typed wrong, 2199), which would distort callback time and recovery."""
+
+WORKSTATION_FUTURE_MESSAGE = "is in the future (more than a day ahead of the server's clock)"
+
+
+def not_a_day_ahead(value: datetime) -> datetime:
+    """Refuse a moment more than WORKSTATION_CLOCK_ALLOWANCE after the server's now.
+
+    Raises ValueError (a 422 naming the field on the wire) otherwise; returns `value`.
+    """
+    if value > datetime.now(UTC) + WORKSTATION_CLOCK_ALLOWANCE:
+        raise ValueError(WORKSTATION_FUTURE_MESSAGE)
+    return value
+
+
+WorkstationTimestamp = Annotated[Timestamp, AfterValidator(not_a_day_ahead)]
+"""A Timestamp recorded by a workstation's clock: at most a day ahead of the server's
+(422 naming the field)."""
 
 # Integers. Every integer stored in a column is an int4 on PostgreSQL (SQLAlchemy
 # `Integer`); one beyond it is refused at the edge (422) rather than overflowing
@@ -386,8 +411,8 @@ class AttemptIn(WireModel):
     task_version: Version
     channel: Annotated[Channel, Lax]
     outcome: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")]
-    started_at: PastTimestamp
-    ended_at: PastTimestamp
+    started_at: WorkstationTimestamp
+    ended_at: WorkstationTimestamp
     identity_verified: bool
     next_step: NextStep | None
     notes: Notes
