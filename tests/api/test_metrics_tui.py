@@ -93,7 +93,14 @@ async def test_dashboard_exceptions_and_drill_down(
             assert len(screen.query_one("#chart", Sparkline).data or []) == 30
 
             await pilot.press("x")
-            await until(pilot, lambda: isinstance(app.screen, ExceptionsScreen))
+            # Pushed is not yet composed: wait for the review's table itself.
+            await until(
+                pilot,
+                lambda: (
+                    isinstance(app.screen, ExceptionsScreen)
+                    and bool(app.screen.query("#exceptions"))
+                ),
+            )
             review = app.screen
             rows = review.query_one("#exceptions", DataTable)
             kinds = [str(rows.get_row_at(i)[0]) for i in range(rows.row_count)]
@@ -101,7 +108,12 @@ async def test_dashboard_exceptions_and_drill_down(
             # Down to the patient with repeated failed contact, and open its tasks.
             rows.move_cursor(row=kinds.index("Repeated failed contact"))
             await pilot.press("enter")
-            await until(pilot, lambda: isinstance(app.screen, TaskListScreen))
+            await until(
+                pilot,
+                lambda: (
+                    isinstance(app.screen, TaskListScreen) and bool(app.screen.query("#task-list"))
+                ),
+            )
             listing = app.screen.query_one("#task-list", DataTable)
             assert history["t4"] in [
                 str(listing.get_row_at(i)[1]) for i in range(listing.row_count)
